@@ -18,10 +18,24 @@
 namespace flashslim::gguf {
 
 enum class ValueType : uint32_t {
-  UINT8 = 0, INT8 = 1, UINT16 = 2, INT16 = 3, UINT32 = 4, INT32 = 5, FLOAT32 = 6,
-  BOOL = 7, STRING = 8, ARRAY = 9, UINT64 = 10, INT64 = 11, FLOAT64 = 12,
+  UINT8 = 0,
+  INT8 = 1,
+  UINT16 = 2,
+  INT16 = 3,
+  UINT32 = 4,
+  INT32 = 5,
+  FLOAT32 = 6,
+  BOOL = 7,
+  STRING = 8,
+  ARRAY = 9,
+  UINT64 = 10,
+  INT64 = 11,
+  FLOAT64 = 12,
 };
 const char* value_type_name(ValueType t);
+bool is_unsigned_type(ValueType t);  // UINT8..UINT64 (not BOOL)
+bool is_signed_type(ValueType t);    // INT8..INT64
+bool is_float_type(ValueType t);     // FLOAT32, FLOAT64
 
 // One metadata value. Scalars use the field matching their kind; arrays keep
 // elements in the vector matching elem_type's kind (bools and all integers in
@@ -29,10 +43,10 @@ const char* value_type_name(ValueType t);
 struct Value {
   ValueType type = ValueType::UINT8;
   ValueType elem_type = ValueType::UINT8;  // for ARRAY
-  uint64_t u = 0;     // UINT*, BOOL
-  int64_t i = 0;      // INT*
-  double f = 0;       // FLOAT*
-  std::string s;      // STRING
+  uint64_t u = 0;                          // UINT*, BOOL
+  int64_t i = 0;                           // INT*
+  double f = 0;                            // FLOAT*
+  std::string s;                           // STRING
   std::vector<uint64_t> uints;
   std::vector<int64_t> ints;
   std::vector<double> floats;
@@ -67,8 +81,8 @@ struct TensorInfo {
   GgmlType type = GgmlType::F32;
   uint32_t n_dims = 0;
   std::array<int64_t, 4> ne = {1, 1, 1, 1};  // ne[0] = elements per row
-  uint64_t offset = 0;   // absolute byte offset of the data in the file
-  uint64_t nbytes = 0;   // bytes of data
+  uint64_t offset = 0;                       // absolute byte offset of the data in the file
+  uint64_t nbytes = 0;                       // bytes of data
   int64_t cols() const { return ne[0]; }
   int64_t rows() const { return ne[1] * ne[2] * ne[3]; }
   size_t row_bytes() const { return nbytes / static_cast<uint64_t>(rows()); }
@@ -79,7 +93,7 @@ struct File {
   uint32_t version = 0;
   uint64_t file_size = 0;
   uint64_t alignment = 32;
-  uint64_t data_offset = 0;  // start of the tensor data section
+  uint64_t data_offset = 0;  // start of the tensor data section (<= file_size)
   Metadata meta;
   std::vector<TensorInfo> tensors;
   const TensorInfo* find_tensor(std::string_view name) const;
