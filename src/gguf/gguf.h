@@ -56,7 +56,8 @@ struct Value {
 
 class Metadata {
  public:
-  void add(std::string key, Value v);
+  void add(std::string key, Value v);  // Error if the key exists
+  void set(std::string key, Value v);  // replaces an existing key's value in place
   const Value* find(std::string_view key) const;
   // Typed getters: nullopt when absent; throw Error when present with a
   // type that cannot convert (e.g. a string where a number is expected).

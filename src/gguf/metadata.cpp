@@ -56,6 +56,12 @@ void Metadata::add(std::string key, Value v) {
   entries_.emplace_back(std::move(key), std::move(v));
 }
 
+void Metadata::set(std::string key, Value v) {
+  auto it = index_.find(key);
+  if (it == index_.end()) return add(std::move(key), std::move(v));
+  entries_[it->second].second = std::move(v);
+}
+
 const Value* Metadata::find(std::string_view key) const {
   auto it = index_.find(key);
   return it == index_.end() ? nullptr : &entries_[it->second].second;
