@@ -1,0 +1,142 @@
+// flashslim run: generate text from a prompt, as llama.cpp's llama-cli does.
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "model/forward.h"
+#include "model/generate.h"
+#include "model/generation_json.h"
+#include "model/model.h"
+#include "runtime/weight_modes.h"
+#include "sampling/sampler.h"
+#include "tokenizer/tokenizer.h"
+
+namespace flashslim::cli {
+
+namespace {
+
+struct RunFlags {
+  std::string model_path;
+  std::string prompt;
+  int32_t n_predict = 128;
+  int32_t threads = 0;
+  int32_t n_ctx = 0;
+  int32_t n_batch = 512;
+  std::string kv_type = "f16";
+  std::string mode = "resident";
+  std::string logits_out;
+  bool ignore_eos = false;
+  SamplerParams sampling;
+};
+
+constexpr int32_t kDefaultMaxContext = 4096;  // as llama.cpp: the model's, capped
+
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+void run(const RunFlags& f) {
+  const auto load_start = std::chrono::steady_clock::now();
+  const Model model(f.model_path);
+  const HParams& hp = model.hparams();
+  const auto tokenizer = Tokenizer::from_gguf(model.file());
+  if (tokenizer->n_vocab() != hp.n_vocab)
+    fail("{}: tokenizer has {} tokens but token_embd.weight has {} rows", f.model_path,
+         tokenizer->n_vocab(), hp.n_vocab);
+  if (f.n_ctx > hp.n_ctx_train)
+    fail("-c {}: the model allows at most {} tokens of context", f.n_ctx, hp.n_ctx_train);
+  ForwardOptions fo;
+  fo.n_ctx = f.n_ctx > 0 ? f.n_ctx : std::min(hp.n_ctx_train, kDefaultMaxContext);
+  fo.n_batch = f.n_batch;
+  fo.kv_type = parse_kv_type(f.kv_type);
+  const std::vector<int32_t> prompt = tokenizer->encode(f.prompt, /*add_special=*/true);
+  if (prompt.empty()) fail("-p: the prompt gives no tokens");
+  if (static_cast<int64_t>(prompt.size()) + f.n_predict > fo.n_ctx)
+    fail("-p: prompt of {} tokens + -n {} exceed the context of {} tokens (raise -c)",
+         prompt.size(), f.n_predict, fo.n_ctx);
+  fo.n_batch = std::min<int32_t>(fo.n_batch, std::max<int32_t>(1, static_cast<int32_t>(prompt.size())));
+
+  const int threads = f.threads > 0 ? f.threads : static_cast<int>(std::thread::hardware_concurrency());
+  ThreadPool pool(threads);
+  OpenedWeights weights = open_weights(model, parse_weight_mode(f.mode));
+  Forward forward(model, *weights.access, pool, fo);
+  Sampler sampler(f.sampling, hp.n_vocab);
+  const double load_ms = ms_since(load_start);
+
+  GenerationOptions go;
+  go.n_predict = f.n_predict;
+  go.stop_at_end_of_generation = !f.ignore_eos;
+  go.record_logits = !f.logits_out.empty();
+  Utf8Stream text;
+  const GenerationResult result = generate(
+      forward, sampler, prompt, go,
+      [&](int32_t id) { return tokenizer->is_end_of_generation(id); },
+      [&](int32_t id) {
+        const std::string out = text.push(tokenizer->token_to_piece(id));
+        std::fwrite(out.data(), 1, out.size(), stdout);
+        std::fflush(stdout);
+      });
+  const std::string rest = text.flush();
+  std::fwrite(rest.data(), 1, rest.size(), stdout);
+  std::fputc('\n', stdout);
+
+  double gen_ms = 0;
+  for (double ms : result.token_ms) gen_ms += ms;
+  const size_t n_gen = result.generated_ids.size();
+  std::fprintf(stderr,
+               "\nflashslim: %s, %s, mode %s, %d threads, ctx %d, kv %s\n"
+               "load:     %10.2f ms\n"
+               "prompt:   %10.2f ms / %zu tokens (%.2f t/s)\n"
+               "generate: %10.2f ms / %zu tokens (%.2f t/s)\n",
+               hp.arch.c_str(), tokenizer->kind().c_str(), f.mode.c_str(), threads, fo.n_ctx,
+               f.kv_type.c_str(), load_ms, result.prompt_ms, prompt.size(),
+               prompt.size() * 1000.0 / result.prompt_ms, gen_ms, n_gen,
+               n_gen ? n_gen * 1000.0 / gen_ms : 0.0);
+  if (!f.logits_out.empty()) {
+    std::ofstream out(f.logits_out);
+    out << generation_to_json(result).dump() << '\n';
+    if (!out) fail("--logits-out {}: cannot write the file", f.logits_out);
+  }
+}
+
+}  // namespace
+
+void register_run_command(CLI::App& app) {
+  auto flags = std::make_shared<RunFlags>();
+  CLI::App* cmd = app.add_subcommand("run", "Generate text from a prompt");
+  cmd->add_option("-m,--model", flags->model_path, "GGUF model file")->required();
+  cmd->add_option("-p,--prompt", flags->prompt, "Prompt text")->required();
+  cmd->add_option("-n,--n-predict", flags->n_predict, "Tokens to generate")
+      ->check(CLI::Range(0, 1 << 24));
+  cmd->add_option("-t,--threads", flags->threads, "Compute threads (default: all cores)")
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("-c,--ctx-size", flags->n_ctx, "Context size in tokens (default: model's, at most 4096)")
+      ->check(CLI::Range(1, 1 << 24));
+  cmd->add_option("-b,--batch-size", flags->n_batch, "Most prompt tokens evaluated per pass")
+      ->check(CLI::Range(1, 1 << 16));
+  cmd->add_option("--kv-type", flags->kv_type, "KV cache element type: f16 or f32")
+      ->check(CLI::IsMember({"f16", "f32"}));
+  cmd->add_option("--mode", flags->mode, "How weights reach memory: resident or mmap");
+  cmd->add_option("--temp", flags->sampling.temperature, "Temperature; 0 = greedy")
+      ->check(CLI::Range(0.0, 100.0));
+  cmd->add_option("--top-k", flags->sampling.top_k, "Top-k sampling (0 = off)")
+      ->check(CLI::Range(0, 1 << 24));
+  cmd->add_option("--top-p", flags->sampling.top_p, "Top-p sampling (1 = off)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--min-p", flags->sampling.min_p, "Min-p sampling (0 = off)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--repeat-penalty", flags->sampling.repeat_penalty, "Repeat penalty (1 = off)")
+      ->check(CLI::Range(0.0, 100.0));
+  cmd->add_option("--repeat-last-n", flags->sampling.repeat_last_n, "Tokens the penalty looks back over")
+      ->check(CLI::Range(0, 1 << 24));
+  cmd->add_option("-s,--seed", flags->sampling.seed, "Random seed (default: random)");
+  cmd->add_flag("--ignore-eos", flags->ignore_eos, "Keep generating after an end-of-generation token");
+  cmd->add_option("--logits-out", flags->logits_out,
+                  "Write prompt/generation logits as JSON (fields as the fixtures' reference runs)");
+  cmd->callback([flags] { run(*flags); });
+}
+
+}  // namespace flashslim::cli

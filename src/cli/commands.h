@@ -1,0 +1,9 @@
+#pragma once
+// Each subcommand lives in its own cmd_<name>.cpp and registers itself here.
+#include <CLI/CLI.hpp>
+
+namespace flashslim::cli {
+
+void register_run_command(CLI::App& app);
+
+}  // namespace flashslim::cli

@@ -1,0 +1,24 @@
+// flashslim: one binary, one subcommand per task (see commands.h).
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"flashslim: LLM inference under a memory budget, streaming weights from flash"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for all subcommands");
+  flashslim::cli::register_run_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const flashslim::Error& e) {
+    std::fprintf(stderr, "flashslim: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "flashslim: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
