@@ -172,6 +172,11 @@ void ChildProcess::signal_group(int signal) const {
   if (::kill(-pid_, signal) != 0 && errno != ESRCH) ::kill(pid_, signal);
 }
 
+bool ChildProcess::exited_within(std::chrono::milliseconds wait) const {
+  pollfd fd{pidfd_, POLLIN, 0};
+  return ::poll(&fd, 1, static_cast<int>(wait.count())) > 0;
+}
+
 ChildResult ChildProcess::wait() {
   if (reaped_) fail("child process {}: wait() called twice", pid_);
   const std::string io_path = "/proc/" + std::to_string(pid_) + "/io";

@@ -75,6 +75,8 @@ class ChildProcess {
   pid_t pid() const { return pid_; }
   // Sends `signal` to the child's process group (the child and everything it forked).
   void signal_group(int signal) const;
+  // Whether the child exits within `wait` (it is not reaped: call wait() for results).
+  bool exited_within(std::chrono::milliseconds wait) const;
   // Samples until the child exits or the timeout kills it, then reaps it and kills any
   // processes it left behind in its group. Call once.
   ChildResult wait();

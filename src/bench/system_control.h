@@ -1,0 +1,44 @@
+#pragma once
+// Machine settings an experiment controls or must check: block-device read-ahead for
+// the device holding the model file, and whether mlock of a given size can succeed.
+// (Dropping the page cache is storage::drop_page_cache in storage/page_cache.h.)
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace flashslim::bench {
+
+// The read_ahead_kb file of the block device that holds `file`: st_dev →
+// /sys/dev/block/MAJ:MIN, and for a partition its parent disk's queue/. Throws Error if
+// the file is not on a block device (tmpfs, overlay, network file systems).
+std::filesystem::path read_ahead_control_for(const std::filesystem::path& file);
+
+// Sets the device read-ahead for the lifetime of the object and restores the previous
+// value after. It applies to the whole device, i.e. to every process using it.
+class ReadAheadSetting {
+ public:
+  ReadAheadSetting(const std::filesystem::path& file, uint64_t kib);
+  ~ReadAheadSetting();
+  ReadAheadSetting(const ReadAheadSetting&) = delete;
+  ReadAheadSetting& operator=(const ReadAheadSetting&) = delete;
+
+  uint64_t previous_kib() const { return previous_kib_; }
+  const std::filesystem::path& control() const { return control_; }
+
+ private:
+  std::filesystem::path control_;
+  uint64_t previous_kib_;
+};
+
+struct MlockAbility {
+  bool has_cap_ipc_lock = false;        // CAP_IPC_LOCK in the effective set: no limit
+  std::optional<uint64_t> limit_bytes;  // RLIMIT_MEMLOCK soft limit; nullopt = unlimited
+
+  bool can_lock(uint64_t bytes) const;
+  // "" when can_lock(bytes); otherwise why not and what to do.
+  std::string explain(uint64_t bytes) const;
+};
+MlockAbility check_mlock_ability();
+
+}  // namespace flashslim::bench

@@ -1,0 +1,35 @@
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <thread>
+
+#include "bench/background_load.h"
+#include "core/error.h"
+
+using namespace flashslim::bench;
+
+TEST(BenchBackgroundLoad, OneWorkerAtHalfLoadUsesAboutHalfACpu) {
+  if (!find_in_path("stress-ng")) GTEST_SKIP() << "stress-ng is not installed";
+  BackgroundLoad load(50, 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  const ChildResult result = load.stop();
+  const double cpu_s = result.user_s + result.sys_s;
+  // 0.75 s expected; the shared machine may steal some, stress-ng's duty cycle is coarse.
+  EXPECT_GT(cpu_s, 0.2);
+  EXPECT_LT(cpu_s, 1.3);
+  EXPECT_THROW(load.stop(), flashslim::Error);
+}
+
+TEST(BenchBackgroundLoad, RejectsBadPercentAndMissingTool) {
+  EXPECT_THROW(BackgroundLoad(0, 1), flashslim::Error);
+  EXPECT_THROW(BackgroundLoad(101, 1), flashslim::Error);
+  const std::string path = std::getenv("PATH") ? std::getenv("PATH") : "";
+  ::setenv("PATH", "/nonexistent", 1);
+  try {
+    BackgroundLoad load(25, 1);
+    FAIL() << "no error";
+  } catch (const flashslim::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("stress-ng is not installed"), std::string::npos);
+  }
+  ::setenv("PATH", path.c_str(), 1);
+}
