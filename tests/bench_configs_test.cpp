@@ -1,0 +1,42 @@
+// The example experiment configs in configs/ parse and expand to the runs they promise.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "bench/experiment_config.h"
+
+using namespace flashslim::bench;
+
+namespace {
+
+// configs/ of the source tree this test was compiled from (tests/..).
+std::filesystem::path config_path(const std::string& name) {
+  return std::filesystem::path(__FILE__).parent_path().parent_path() / "configs" / name;
+}
+
+}  // namespace
+
+TEST(BenchConfigs, Seed002MatrixHasTheSeedsVariants) {
+  const ExperimentConfig config = load_experiment_config(config_path("seed002-matrix.json"));
+  std::vector<std::string> names;
+  for (const VariantSettings& v : config.variants) names.push_back(v.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"baseline", "pinning", "pinning+mlock",
+                                             "full-isolation", "contended"}));
+  EXPECT_EQ(config.variants[4].background_load, (std::vector<int>{25, 50, 75}));
+  // 2 modes × 2 sampling strategies in each of 4 uncontended variants (16), and × 3 load
+  // levels in the contended one (12); each run once to warm up and 5 times measured.
+  EXPECT_EQ(expand_runs(config).size(), (16u + 12u) * (1 + 5));
+}
+
+TEST(BenchConfigs, BudgetSweepCoversModesAndBudgets) {
+  const ExperimentConfig config = load_experiment_config(config_path("budget-sweep.json"));
+  ASSERT_EQ(config.variants.size(), 1u);
+  const std::vector<RunSpec> runs = expand_runs(config);
+  EXPECT_EQ(runs.size(), 3u * 6u * 3u);
+  std::set<std::string> modes;
+  for (const RunSpec& run : runs) modes.insert(run.mode);
+  EXPECT_EQ(modes, (std::set<std::string>{"mmap", "stream", "sync"}));
+  EXPECT_EQ(runs[0].budget.resolve(637000000), 159250000u);  // 25% of a 637 MB file
+  EXPECT_EQ(runs[0].model.label(), "tinyllama-1.1b-Q4_0");
+}
