@@ -36,14 +36,14 @@ using FromFloatFn = void (*)(const float* src, void* dst, int64_t n);
 using VecDotFn = void (*)(int64_t n, float* out, const void* w, const void* act);
 
 struct TypeTraits {
-  const char* name = nullptr;   // as ggml prints it ("Q4_K")
-  int64_t block_size = 0;       // elements per block
-  size_t type_size = 0;         // bytes per block
+  const char* name = nullptr;  // as ggml prints it ("Q4_K")
+  int64_t block_size = 0;      // elements per block
+  size_t type_size = 0;        // bytes per block
   bool is_quantized = false;
   GgmlType vec_dot_type = GgmlType::F32;  // what activations are rounded to
   ToFloatFn to_float = nullptr;
   FromFloatFn from_float = nullptr;
-  VecDotFn vec_dot = nullptr;   // scalar reference; null for activation-only types
+  VecDotFn vec_dot = nullptr;  // scalar reference; null for activation-only types
 };
 
 // Types this build can read (every enumerator above). Unknown ids give nullopt.

@@ -1,0 +1,312 @@
+// The 32-element block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and the Q8_1
+// activation type): ggml's reference quantizers, dequantizers and generic dot
+// products, with the same casts and order of float operations.
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstring>
+
+#include "tensor/block_formats.h"
+#include "tensor/reference_kernels.h"
+
+namespace flashslim::ref {
+
+namespace {
+
+// The value of largest magnitude, sign kept (ties keep the first).
+float signed_absmax(const float* x, int n) {
+  float amax = 0.0f;
+  float max = 0.0f;
+  for (int j = 0; j < n; ++j) {
+    if (amax < std::fabs(x[j])) {
+      amax = std::fabs(x[j]);
+      max = x[j];
+    }
+  }
+  return max;
+}
+
+float absmax(const float* x, int n) {
+  float amax = 0.0f;
+  for (int j = 0; j < n; ++j) amax = std::max(amax, std::fabs(x[j]));
+  return amax;
+}
+
+uint32_t load_qh(const uint8_t qh[4]) {
+  uint32_t v;
+  std::memcpy(&v, qh, sizeof(v));
+  return v;
+}
+
+// Fifth bit of element j (< 16) and of element j + 16, moved to bit 4.
+uint8_t high_bit_lo(uint32_t qh, int j) { return static_cast<uint8_t>(((qh >> j) << 4) & 0x10); }
+uint8_t high_bit_hi(uint32_t qh, int j) { return static_cast<uint8_t>((qh >> (j + 12)) & 0x10); }
+
+}  // namespace
+
+void dequantize_q4_0(const void* src, float* dst, int64_t n) {
+  const auto* x = static_cast<const block_q4_0*>(src);
+  for (int64_t i = 0; i < n / QK4_0; ++i) {
+    const float d = fp16_to_fp32(x[i].d);
+    for (int j = 0; j < QK4_0 / 2; ++j) {
+      dst[i * QK4_0 + j] = static_cast<float>((x[i].qs[j] & 0x0F) - 8) * d;
+      dst[i * QK4_0 + j + QK4_0 / 2] = static_cast<float>((x[i].qs[j] >> 4) - 8) * d;
+    }
+  }
+}
+
+void dequantize_q4_1(const void* src, float* dst, int64_t n) {
+  const auto* x = static_cast<const block_q4_1*>(src);
+  for (int64_t i = 0; i < n / QK4_1; ++i) {
+    const float d = fp16_to_fp32(x[i].d);
+    const float m = fp16_to_fp32(x[i].m);
+    for (int j = 0; j < QK4_1 / 2; ++j) {
+      dst[i * QK4_1 + j] = static_cast<float>(x[i].qs[j] & 0x0F) * d + m;
+      dst[i * QK4_1 + j + QK4_1 / 2] = static_cast<float>(x[i].qs[j] >> 4) * d + m;
+    }
+  }
+}
+
+void dequantize_q5_0(const void* src, float* dst, int64_t n) {
+  const auto* x = static_cast<const block_q5_0*>(src);
+  for (int64_t i = 0; i < n / QK5_0; ++i) {
+    const float d = fp16_to_fp32(x[i].d);
+    const uint32_t qh = load_qh(x[i].qh);
+    for (int j = 0; j < QK5_0 / 2; ++j) {
+      const int x0 = ((x[i].qs[j] & 0x0F) | high_bit_lo(qh, j)) - 16;
+      const int x1 = ((x[i].qs[j] >> 4) | high_bit_hi(qh, j)) - 16;
+      dst[i * QK5_0 + j] = static_cast<float>(x0) * d;
+      dst[i * QK5_0 + j + QK5_0 / 2] = static_cast<float>(x1) * d;
+    }
+  }
+}
+
+void dequantize_q5_1(const void* src, float* dst, int64_t n) {
+  const auto* x = static_cast<const block_q5_1*>(src);
+  for (int64_t i = 0; i < n / QK5_1; ++i) {
+    const float d = fp16_to_fp32(x[i].d);
+    const float m = fp16_to_fp32(x[i].m);
+    const uint32_t qh = load_qh(x[i].qh);
+    for (int j = 0; j < QK5_1 / 2; ++j) {
+      const int x0 = (x[i].qs[j] & 0x0F) | high_bit_lo(qh, j);
+      const int x1 = (x[i].qs[j] >> 4) | high_bit_hi(qh, j);
+      dst[i * QK5_1 + j] = static_cast<float>(x0) * d + m;
+      dst[i * QK5_1 + j + QK5_1 / 2] = static_cast<float>(x1) * d + m;
+    }
+  }
+}
+
+void dequantize_q8_0(const void* src, float* dst, int64_t n) {
+  const auto* x = static_cast<const block_q8_0*>(src);
+  for (int64_t i = 0; i < n / QK8_0; ++i) {
+    const float d = fp16_to_fp32(x[i].d);
+    for (int j = 0; j < QK8_0; ++j) dst[i * QK8_0 + j] = static_cast<float>(x[i].qs[j]) * d;
+  }
+}
+
+void dequantize_q8_1(const void* src, float* dst, int64_t n) {
+  const auto* x = static_cast<const block_q8_1*>(src);
+  for (int64_t i = 0; i < n / QK8_1; ++i) {
+    const float d = fp16_to_fp32(x[i].d);
+    for (int j = 0; j < QK8_1; ++j) dst[i * QK8_1 + j] = static_cast<float>(x[i].qs[j]) * d;
+  }
+}
+
+// d = max / -8 maps the signed extreme onto level 0 exactly; levels are
+// truncations of x/d + 8.5 (i.e. round half up), capped at 15.
+void quantize_q4_0(const float* src, void* dst, int64_t n) {
+  auto* y = static_cast<block_q4_0*>(dst);
+  for (int64_t i = 0; i < n / QK4_0; ++i) {
+    const float* x = src + i * QK4_0;
+    const float d = signed_absmax(x, QK4_0) / -8;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    y[i].d = fp32_to_fp16(d);
+    for (int j = 0; j < QK4_0 / 2; ++j) {
+      const auto q0 =
+          static_cast<uint8_t>(std::min<int>(15, static_cast<int8_t>(x[j] * id + 8.5f)));
+      const auto q1 = static_cast<uint8_t>(
+          std::min<int>(15, static_cast<int8_t>(x[j + QK4_0 / 2] * id + 8.5f)));
+      y[i].qs[j] = static_cast<uint8_t>(q0 | (q1 << 4));
+    }
+  }
+}
+
+void quantize_q4_1(const float* src, void* dst, int64_t n) {
+  auto* y = static_cast<block_q4_1*>(dst);
+  for (int64_t i = 0; i < n / QK4_1; ++i) {
+    const float* x = src + i * QK4_1;
+    float min = FLT_MAX;
+    float max = -FLT_MAX;
+    for (int j = 0; j < QK4_1; ++j) {
+      if (x[j] < min) min = x[j];
+      if (x[j] > max) max = x[j];
+    }
+    const float d = (max - min) / 15;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    y[i].d = fp32_to_fp16(d);
+    y[i].m = fp32_to_fp16(min);
+    for (int j = 0; j < QK4_1 / 2; ++j) {
+      const float x0 = (x[j] - min) * id;
+      const float x1 = (x[j + QK4_1 / 2] - min) * id;
+      const auto q0 = static_cast<uint8_t>(std::min<int>(15, static_cast<int8_t>(x0 + 0.5f)));
+      const auto q1 = static_cast<uint8_t>(std::min<int>(15, static_cast<int8_t>(x1 + 0.5f)));
+      y[i].qs[j] = static_cast<uint8_t>(q0 | (q1 << 4));
+    }
+  }
+}
+
+void quantize_q5_0(const float* src, void* dst, int64_t n) {
+  auto* y = static_cast<block_q5_0*>(dst);
+  for (int64_t i = 0; i < n / QK5_0; ++i) {
+    const float* x = src + i * QK5_0;
+    const float d = signed_absmax(x, QK5_0) / -16;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    y[i].d = fp32_to_fp16(d);
+    uint32_t qh = 0;
+    for (int j = 0; j < QK5_0 / 2; ++j) {
+      const auto q0 =
+          static_cast<uint8_t>(std::min<int>(31, static_cast<int8_t>(x[j] * id + 16.5f)));
+      const auto q1 = static_cast<uint8_t>(
+          std::min<int>(31, static_cast<int8_t>(x[j + QK5_0 / 2] * id + 16.5f)));
+      y[i].qs[j] = static_cast<uint8_t>((q0 & 0x0F) | ((q1 & 0x0F) << 4));
+      qh |= ((q0 & 0x10u) >> 4) << j;
+      qh |= ((q1 & 0x10u) >> 4) << (j + QK5_0 / 2);
+    }
+    std::memcpy(y[i].qh, &qh, sizeof(qh));
+  }
+}
+
+void quantize_q5_1(const float* src, void* dst, int64_t n) {
+  auto* y = static_cast<block_q5_1*>(dst);
+  for (int64_t i = 0; i < n / QK5_1; ++i) {
+    const float* x = src + i * QK5_1;
+    float min = FLT_MAX;
+    float max = -FLT_MAX;
+    for (int j = 0; j < QK5_1; ++j) {
+      if (x[j] < min) min = x[j];
+      if (x[j] > max) max = x[j];
+    }
+    const float d = (max - min) / 31;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    y[i].d = fp32_to_fp16(d);
+    y[i].m = fp32_to_fp16(min);
+    uint32_t qh = 0;
+    for (int j = 0; j < QK5_1 / 2; ++j) {
+      const auto q0 = static_cast<uint8_t>((x[j] - min) * id + 0.5f);
+      const auto q1 = static_cast<uint8_t>((x[j + QK5_1 / 2] - min) * id + 0.5f);
+      y[i].qs[j] = static_cast<uint8_t>((q0 & 0x0F) | ((q1 & 0x0F) << 4));
+      qh |= ((q0 & 0x10u) >> 4) << j;
+      qh |= ((q1 & 0x10u) >> 4) << (j + QK5_1 / 2);
+    }
+    std::memcpy(y[i].qh, &qh, sizeof(qh));
+  }
+}
+
+// Also ggml's activation quantizer for Q4_0/Q5_0/Q8_0 weights: d = amax/127,
+// q = roundf(x / d) (ties away from zero), d stored as f16.
+void quantize_q8_0(const float* src, void* dst, int64_t n) {
+  auto* y = static_cast<block_q8_0*>(dst);
+  for (int64_t i = 0; i < n / QK8_0; ++i) {
+    const float* x = src + i * QK8_0;
+    const float d = absmax(x, QK8_0) / 127;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    y[i].d = fp32_to_fp16(d);
+    for (int j = 0; j < QK8_0; ++j) y[i].qs[j] = static_cast<int8_t>(std::round(x[j] * id));
+  }
+}
+
+// Activation quantizer for Q4_1/Q5_1 weights: as q8_0, plus s = d * sum(qs)
+// (f32 d, before its rounding to f16).
+void quantize_q8_1(const float* src, void* dst, int64_t n) {
+  auto* y = static_cast<block_q8_1*>(dst);
+  for (int64_t i = 0; i < n / QK8_1; ++i) {
+    const float* x = src + i * QK8_1;
+    const float d = absmax(x, QK8_1) / 127;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    y[i].d = fp32_to_fp16(d);
+    int sum = 0;
+    for (int j = 0; j < QK8_1; ++j) {
+      y[i].qs[j] = static_cast<int8_t>(std::round(x[j] * id));
+      sum += y[i].qs[j];
+    }
+    y[i].s = fp32_to_fp16(static_cast<float>(sum) * d);
+  }
+}
+
+void vec_dot_q4_0_q8_0(int64_t n, float* out, const void* w, const void* act) {
+  const auto* x = static_cast<const block_q4_0*>(w);
+  const auto* y = static_cast<const block_q8_0*>(act);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n / QK8_0; ++i) {
+    int sumi = 0;
+    for (int j = 0; j < QK8_0 / 2; ++j) {
+      sumi += ((x[i].qs[j] & 0x0F) - 8) * y[i].qs[j];
+      sumi += ((x[i].qs[j] >> 4) - 8) * y[i].qs[j + QK8_0 / 2];
+    }
+    sum += static_cast<float>(sumi) * fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d);
+  }
+  *out = sum;
+}
+
+void vec_dot_q4_1_q8_1(int64_t n, float* out, const void* w, const void* act) {
+  const auto* x = static_cast<const block_q4_1*>(w);
+  const auto* y = static_cast<const block_q8_1*>(act);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n / QK8_1; ++i) {
+    int sumi = 0;
+    for (int j = 0; j < QK8_1 / 2; ++j) {
+      sumi += (x[i].qs[j] & 0x0F) * y[i].qs[j];
+      sumi += (x[i].qs[j] >> 4) * y[i].qs[j + QK8_1 / 2];
+    }
+    sum += (fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d)) * static_cast<float>(sumi) +
+           fp16_to_fp32(x[i].m) * fp16_to_fp32(y[i].s);
+  }
+  *out = sum;
+}
+
+void vec_dot_q5_0_q8_0(int64_t n, float* out, const void* w, const void* act) {
+  const auto* x = static_cast<const block_q5_0*>(w);
+  const auto* y = static_cast<const block_q8_0*>(act);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n / QK8_0; ++i) {
+    const uint32_t qh = load_qh(x[i].qh);
+    int sumi = 0;
+    for (int j = 0; j < QK8_0 / 2; ++j) {
+      sumi += (((x[i].qs[j] & 0x0F) | high_bit_lo(qh, j)) - 16) * y[i].qs[j];
+      sumi += (((x[i].qs[j] >> 4) | high_bit_hi(qh, j)) - 16) * y[i].qs[j + QK8_0 / 2];
+    }
+    sum += (fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d)) * static_cast<float>(sumi);
+  }
+  *out = sum;
+}
+
+void vec_dot_q5_1_q8_1(int64_t n, float* out, const void* w, const void* act) {
+  const auto* x = static_cast<const block_q5_1*>(w);
+  const auto* y = static_cast<const block_q8_1*>(act);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n / QK8_1; ++i) {
+    const uint32_t qh = load_qh(x[i].qh);
+    int sumi = 0;
+    for (int j = 0; j < QK8_1 / 2; ++j) {
+      sumi += ((x[i].qs[j] & 0x0F) | high_bit_lo(qh, j)) * y[i].qs[j];
+      sumi += ((x[i].qs[j] >> 4) | high_bit_hi(qh, j)) * y[i].qs[j + QK8_1 / 2];
+    }
+    sum += (fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d)) * static_cast<float>(sumi) +
+           fp16_to_fp32(x[i].m) * fp16_to_fp32(y[i].s);
+  }
+  *out = sum;
+}
+
+void vec_dot_q8_0_q8_0(int64_t n, float* out, const void* w, const void* act) {
+  const auto* x = static_cast<const block_q8_0*>(w);
+  const auto* y = static_cast<const block_q8_0*>(act);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n / QK8_0; ++i) {
+    int sumi = 0;
+    for (int j = 0; j < QK8_0; ++j) sumi += x[i].qs[j] * y[i].qs[j];
+    sum += static_cast<float>(sumi) * (fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d));
+  }
+  *out = sum;
+}
+
+}  // namespace flashslim::ref
