@@ -109,7 +109,11 @@ File parse_buffer(std::span<const uint8_t> bytes, const std::string& name);
 
 // Streams a GGUF file: set metadata and the tensor index first, then
 // write_header(), then each tensor's data in index order (possibly in several
-// pieces), then finish(). Memory stays O(header) regardless of file size.
+// pieces; a piece may not run past its tensor), then finish(). Memory stays
+// O(header) regardless of file size. Data goes to "<path>.partial", renamed to
+// `path` by finish(); a Writer destroyed before finish() removes it. A
+// non-default alignment is written as general.alignment (do not set it).
+// Not thread-safe.
 class Writer {
  public:
   explicit Writer(std::string path, uint32_t version = 3, uint64_t alignment = 32);
