@@ -3,6 +3,7 @@
 // the synthetic fixtures.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -464,6 +465,7 @@ TEST(RealFiles, TinyLlamaTensorsMatchF16AndRequantizeByteExact) {
   const char* files[] = {"BF16", "Q8_0",   "Q4_0",   "Q4_1",   "Q5_0", "Q5_1",
                          "Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K"};
   std::map<GgmlType, int> tensors_checked;
+  std::map<GgmlType, double> worst_error;
   for (const char* name : files) {
     const gguf::File q = gguf::read_file(kSynth + "tiny-llama-" + name + ".gguf");
     for (const gguf::TensorInfo& t : q.tensors) {
@@ -474,9 +476,16 @@ TEST(RealFiles, TinyLlamaTensorsMatchF16AndRequantizeByteExact) {
       const std::vector<float> want = tensor_as_float(f16, *ref);
       const std::vector<float> got = tensor_as_float(q, t);
       ASSERT_EQ(got.size(), want.size());
-      EXPECT_LE(relative_rms(got, want), file_error_bound(t.type));
-      const std::vector<uint8_t> requantized = quantize(t.type, want);
-      const std::vector<uint8_t> file_bytes = read_bytes(q.path, t.offset, t.nbytes);
+      const double err = relative_rms(got, want);
+      EXPECT_LE(err, file_error_bound(t.type));
+      worst_error[t.type] = std::max(worst_error[t.type], err);
+      // Requantize a prefix (whole rows, at most 2^18 elements: every layer
+      // matrix and the first 1024 rows of token_embd) to keep the test fast.
+      const int64_t prefix_rows = std::min<int64_t>(t.rows(), (int64_t{1} << 18) / t.cols());
+      const std::vector<float> prefix(want.begin(), want.begin() + prefix_rows * t.cols());
+      const std::vector<uint8_t> requantized = quantize(t.type, prefix);
+      const std::vector<uint8_t> file_bytes =
+          read_bytes(q.path, t.offset, static_cast<uint64_t>(prefix_rows) * t.row_bytes());
       size_t differing_blocks = 0;
       const size_t block_bytes = type_traits(t.type).type_size;
       for (size_t off = 0; off < file_bytes.size(); off += block_bytes) {
@@ -486,6 +495,10 @@ TEST(RealFiles, TinyLlamaTensorsMatchF16AndRequantizeByteExact) {
       EXPECT_EQ(differing_blocks, 0u) << "of " << file_bytes.size() / block_bytes;
       ++tensors_checked[t.type];
     }
+  }
+  for (const auto& [type, err] : worst_error) {
+    std::printf("  %-5s %3d tensors, worst rel RMS vs F16 %.5f\n", type_name(type).data(),
+                tensors_checked[type], err);
   }
   for (GgmlType t : kWeightTypes) {
     if (t == GgmlType::F32 || t == GgmlType::F16) continue;  // F16 is the reference itself

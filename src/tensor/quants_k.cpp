@@ -101,11 +101,13 @@ void dequantize_q4_K(const void* src, float* dst, int64_t n) {
   for (int64_t i = 0; i < n / QK_K; ++i) {
     const float d = fp16_to_fp32(x[i].d);
     const float min = fp16_to_fp32(x[i].dmin);
-    for (int j = 0; j < QK_K; ++j) {
-      const ScaleMin sm = get_scale_min_k4(j / 32, x[i].scales);
+    for (int sb = 0; sb < QK_K / 32; ++sb) {
+      const ScaleMin sm = get_scale_min_k4(sb, x[i].scales);
       const float dl = d * static_cast<float>(sm.scale);
       const float ml = min * static_cast<float>(sm.min);
-      dst[i * QK_K + j] = dl * static_cast<float>(q4_K_nibble(x[i].qs, j)) - ml;
+      for (int j = 32 * sb; j < 32 * sb + 32; ++j) {
+        dst[i * QK_K + j] = dl * static_cast<float>(q4_K_nibble(x[i].qs, j)) - ml;
+      }
     }
   }
 }
@@ -115,11 +117,13 @@ void dequantize_q5_K(const void* src, float* dst, int64_t n) {
   for (int64_t i = 0; i < n / QK_K; ++i) {
     const float d = fp16_to_fp32(x[i].d);
     const float min = fp16_to_fp32(x[i].dmin);
-    for (int j = 0; j < QK_K; ++j) {
-      const ScaleMin sm = get_scale_min_k4(j / 32, x[i].scales);
+    for (int sb = 0; sb < QK_K / 32; ++sb) {
+      const ScaleMin sm = get_scale_min_k4(sb, x[i].scales);
       const float dl = d * static_cast<float>(sm.scale);
       const float ml = min * static_cast<float>(sm.min);
-      dst[i * QK_K + j] = dl * static_cast<float>(q5_K_level(x[i], j)) - ml;
+      for (int j = 32 * sb; j < 32 * sb + 32; ++j) {
+        dst[i * QK_K + j] = dl * static_cast<float>(q5_K_level(x[i], j)) - ml;
+      }
     }
   }
 }
