@@ -26,43 +26,76 @@ void accumulate16(int32_t lanes[8], int32_t scale, const int8_t* q8, const int8_
   }
 }
 
-// Q3_K levels in element order, -4..3.
-void unpack_q3_K_levels(const block_q3_K& b, int8_t levels[QK_K]) {
-  for (int j = 0; j < QK_K; ++j) {
-    const int half = j / 128;  // 32 bytes of qs per 128 elements
-    const int shift = (j % 128) / 32 * 2;
-    const int l = j % 32;
-    const int low = (b.qs[32 * half + l] >> shift) & 3;
-    const bool high = b.hmask[l] & (1u << (j / 32));
-    levels[j] = static_cast<int8_t>(low - (high ? 0 : 4));
+// Each unpack_* writes the 256 integer levels of one block in element order.
+
+// Q2_K: 0..3. Per 128-element half, 32 bytes of qs; element 32*k + l of the
+// half is bits 2k..2k+1 of byte l.
+void unpack_q2_K_levels(const block_q2_K& b, int8_t levels[QK_K]) {
+  for (int half = 0; half < 2; ++half) {
+    for (int k = 0; k < 4; ++k) {
+      for (int l = 0; l < 32; ++l) {
+        levels[128 * half + 32 * k + l] = static_cast<int8_t>((b.qs[32 * half + l] >> (2 * k)) & 3);
+      }
+    }
   }
 }
 
-// Q2_K levels in element order, 0..3.
-int q2_K_level(const block_q2_K& b, int j) {
-  return (b.qs[32 * (j / 128) + j % 32] >> ((j % 128) / 32 * 2)) & 3;
+// Q3_K: -4..3. Low 2 bits as Q2_K; element j subtracts 4 unless bit j/32 of
+// hmask[j%32] is set.
+void unpack_q3_K_levels(const block_q3_K& b, int8_t levels[QK_K]) {
+  for (int half = 0; half < 2; ++half) {
+    for (int k = 0; k < 4; ++k) {
+      const uint8_t mask = static_cast<uint8_t>(1u << (4 * half + k));
+      for (int l = 0; l < 32; ++l) {
+        const int low = (b.qs[32 * half + l] >> (2 * k)) & 3;
+        levels[128 * half + 32 * k + l] = static_cast<int8_t>(low - (b.hmask[l] & mask ? 0 : 4));
+      }
+    }
+  }
 }
 
-// Q4_K/Q5_K low 4 bits of element j.
-int q4_K_nibble(const uint8_t qs[QK_K / 2], int j) {
-  const uint8_t byte = qs[32 * (j / 64) + j % 32];
-  return (j % 64) < 32 ? byte & 0xF : byte >> 4;
+// Q4_K: 0..15. Per 64-element pair, 32 bytes of qs: low nibbles are elements
+// 0..31 of the pair, high nibbles 32..63.
+void unpack_q4_K_levels(const block_q4_K& b, int8_t levels[QK_K]) {
+  for (int pair = 0; pair < 4; ++pair) {
+    for (int l = 0; l < 32; ++l) {
+      const uint8_t byte = b.qs[32 * pair + l];
+      levels[64 * pair + l] = static_cast<int8_t>(byte & 0xF);
+      levels[64 * pair + 32 + l] = static_cast<int8_t>(byte >> 4);
+    }
+  }
 }
 
-int q5_K_level(const block_q5_K& b, int j) {
-  const int bit = 2 * (j / 64) + ((j % 64) < 32 ? 0 : 1);
-  return q4_K_nibble(b.qs, j) + ((b.qh[j % 32] >> bit) & 1 ? 16 : 0);
+// Q5_K: 0..31. Nibbles as Q4_K; bit 2*pair of qh[l] adds 16 to the low-nibble
+// element, bit 2*pair+1 to the high-nibble one.
+void unpack_q5_K_levels(const block_q5_K& b, int8_t levels[QK_K]) {
+  for (int pair = 0; pair < 4; ++pair) {
+    for (int l = 0; l < 32; ++l) {
+      const uint8_t byte = b.qs[32 * pair + l];
+      const int high_lo = (b.qh[l] >> (2 * pair)) & 1;
+      const int high_hi = (b.qh[l] >> (2 * pair + 1)) & 1;
+      levels[64 * pair + l] = static_cast<int8_t>((byte & 0xF) + 16 * high_lo);
+      levels[64 * pair + 32 + l] = static_cast<int8_t>((byte >> 4) + 16 * high_hi);
+    }
+  }
 }
 
-// Q6_K level of element j, -32..31.
-int q6_K_level(const block_q6_K& b, int j) {
-  const int half = j / 128;  // 64 bytes of ql and 32 of qh per 128 elements
-  const int quarter = (j % 128) / 32;
-  const int l = j % 32;
-  const uint8_t ql = b.ql[64 * half + l + (quarter % 2) * 32];
-  const int low = quarter < 2 ? ql & 0xF : ql >> 4;
-  const int high = (b.qh[32 * half + l] >> (2 * quarter)) & 3;
-  return (low | (high << 4)) - 32;
+// Q6_K: -32..31. Per 128-element half, 64 bytes of ql and 32 of qh; quarter q
+// (32 elements) takes its low 4 bits from ql[l + 32*(q%2)] (low nibble for
+// q < 2, high nibble otherwise) and its top 2 bits from bits 2q of qh[l].
+void unpack_q6_K_levels(const block_q6_K& b, int8_t levels[QK_K]) {
+  for (int half = 0; half < 2; ++half) {
+    const uint8_t* ql = b.ql + 64 * half;
+    const uint8_t* qh = b.qh + 32 * half;
+    for (int q = 0; q < 4; ++q) {
+      for (int l = 0; l < 32; ++l) {
+        const uint8_t byte = ql[l + 32 * (q % 2)];
+        const int low = q < 2 ? byte & 0xF : byte >> 4;
+        const int high = (qh[l] >> (2 * q)) & 3;
+        levels[128 * half + 32 * q + l] = static_cast<int8_t>((low | (high << 4)) - 32);
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -72,11 +105,15 @@ void dequantize_q2_K(const void* src, float* dst, int64_t n) {
   for (int64_t i = 0; i < n / QK_K; ++i) {
     const float d = fp16_to_fp32(x[i].d);
     const float min = fp16_to_fp32(x[i].dmin);
-    for (int j = 0; j < QK_K; ++j) {
-      const uint8_t sc = x[i].scales[j / 16];
+    int8_t levels[QK_K];
+    unpack_q2_K_levels(x[i], levels);
+    for (int sb = 0; sb < QK_K / 16; ++sb) {
+      const uint8_t sc = x[i].scales[sb];
       const float dl = d * static_cast<float>(sc & 0xF);
       const float ml = min * static_cast<float>(sc >> 4);
-      dst[i * QK_K + j] = dl * static_cast<float>(q2_K_level(x[i], j)) - ml;
+      for (int j = 16 * sb; j < 16 * sb + 16; ++j) {
+        dst[i * QK_K + j] = dl * static_cast<float>(levels[j]) - ml;
+      }
     }
   }
 }
@@ -101,12 +138,14 @@ void dequantize_q4_K(const void* src, float* dst, int64_t n) {
   for (int64_t i = 0; i < n / QK_K; ++i) {
     const float d = fp16_to_fp32(x[i].d);
     const float min = fp16_to_fp32(x[i].dmin);
+    int8_t levels[QK_K];
+    unpack_q4_K_levels(x[i], levels);
     for (int sb = 0; sb < QK_K / 32; ++sb) {
       const ScaleMin sm = get_scale_min_k4(sb, x[i].scales);
       const float dl = d * static_cast<float>(sm.scale);
       const float ml = min * static_cast<float>(sm.min);
       for (int j = 32 * sb; j < 32 * sb + 32; ++j) {
-        dst[i * QK_K + j] = dl * static_cast<float>(q4_K_nibble(x[i].qs, j)) - ml;
+        dst[i * QK_K + j] = dl * static_cast<float>(levels[j]) - ml;
       }
     }
   }
@@ -117,12 +156,14 @@ void dequantize_q5_K(const void* src, float* dst, int64_t n) {
   for (int64_t i = 0; i < n / QK_K; ++i) {
     const float d = fp16_to_fp32(x[i].d);
     const float min = fp16_to_fp32(x[i].dmin);
+    int8_t levels[QK_K];
+    unpack_q5_K_levels(x[i], levels);
     for (int sb = 0; sb < QK_K / 32; ++sb) {
       const ScaleMin sm = get_scale_min_k4(sb, x[i].scales);
       const float dl = d * static_cast<float>(sm.scale);
       const float ml = min * static_cast<float>(sm.min);
       for (int j = 32 * sb; j < 32 * sb + 32; ++j) {
-        dst[i * QK_K + j] = dl * static_cast<float>(q5_K_level(x[i], j)) - ml;
+        dst[i * QK_K + j] = dl * static_cast<float>(levels[j]) - ml;
       }
     }
   }
@@ -132,9 +173,11 @@ void dequantize_q6_K(const void* src, float* dst, int64_t n) {
   const auto* x = static_cast<const block_q6_K*>(src);
   for (int64_t i = 0; i < n / QK_K; ++i) {
     const float d = fp16_to_fp32(x[i].d);
+    int8_t levels[QK_K];
+    unpack_q6_K_levels(x[i], levels);
     for (int j = 0; j < QK_K; ++j) {
       dst[i * QK_K + j] =
-          d * static_cast<float>(x[i].scales[j / 16]) * static_cast<float>(q6_K_level(x[i], j));
+          d * static_cast<float>(x[i].scales[j / 16]) * static_cast<float>(levels[j]);
     }
   }
 }
@@ -188,10 +231,12 @@ void vec_dot_q2_K_q8_K(int64_t n, float* out, const void* w, const void* act) {
     for (int j = 0; j < 16; ++j) summs += y[i].bsums[j] * (x[i].scales[j] >> 4);
     const float dall = y[i].d * fp16_to_fp32(x[i].d);
     const float dmin = y[i].d * fp16_to_fp32(x[i].dmin);
+    int8_t levels[QK_K];
+    unpack_q2_K_levels(x[i], levels);
     int isum = 0;
     for (int sb = 0; sb < 16; ++sb) {
       int isuml = 0;
-      for (int l = 0; l < 16; ++l) isuml += y[i].qs[16 * sb + l] * q2_K_level(x[i], 16 * sb + l);
+      for (int l = 0; l < 16; ++l) isuml += y[i].qs[16 * sb + l] * levels[16 * sb + l];
       isum += (x[i].scales[sb] & 0xF) * isuml;
     }
     sum += dall * static_cast<float>(isum) - dmin * static_cast<float>(summs);
@@ -224,7 +269,7 @@ void vec_dot_q4_K_q8_K(int64_t n, float* out, const void* w, const void* act) {
   float sum = 0.0f;
   for (int64_t i = 0; i < n / QK_K; ++i) {
     int8_t levels[QK_K];
-    for (int j = 0; j < QK_K; ++j) levels[j] = static_cast<int8_t>(q4_K_nibble(x[i].qs, j));
+    unpack_q4_K_levels(x[i], levels);
     int32_t isums[8] = {};
     int summs = 0;
     for (int sb = 0; sb < 8; ++sb) {
@@ -248,7 +293,7 @@ void vec_dot_q5_K_q8_K(int64_t n, float* out, const void* w, const void* act) {
   float sum = 0.0f;
   for (int64_t i = 0; i < n / QK_K; ++i) {
     int8_t levels[QK_K];
-    for (int j = 0; j < QK_K; ++j) levels[j] = static_cast<int8_t>(q5_K_level(x[i], j));
+    unpack_q5_K_levels(x[i], levels);
     int32_t isums[8] = {};
     int summs = 0;
     for (int sb = 0; sb < 8; ++sb) {
@@ -271,7 +316,7 @@ void vec_dot_q6_K_q8_K(int64_t n, float* out, const void* w, const void* act) {
   float lanes[8] = {};
   for (int64_t i = 0; i < n / QK_K; ++i) {
     int8_t levels[QK_K];
-    for (int j = 0; j < QK_K; ++j) levels[j] = static_cast<int8_t>(q6_K_level(x[i], j));
+    unpack_q6_K_levels(x[i], levels);
     int32_t isums[8] = {};
     for (int sb = 0; sb < 16; ++sb) {
       accumulate16(isums, x[i].scales[sb], y[i].qs + 16 * sb, levels + 16 * sb);
