@@ -50,7 +50,7 @@ struct TypeTraits {
 std::optional<GgmlType> ggml_type_from_id(uint32_t id);
 const TypeTraits& type_traits(GgmlType type);
 std::string_view type_name(GgmlType type);
-// Bytes of a row of `n` elements; REQUIRES n % block_size == 0.
+// Bytes of a row of `n` elements; throws Error unless n % block_size == 0.
 size_t row_bytes(GgmlType type, int64_t n);
 
 }  // namespace flashslim
