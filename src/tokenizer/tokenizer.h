@@ -28,8 +28,8 @@ class Tokenizer {
   virtual std::string token_to_piece(int32_t id) const = 0;
 
   virtual int32_t n_vocab() const = 0;
-  virtual int32_t bos_id() const = 0;   // -1 if none
-  virtual int32_t eos_id() const = 0;   // -1 if none
+  virtual int32_t bos_id() const = 0;  // -1 if none
+  virtual int32_t eos_id() const = 0;  // -1 if none
   virtual bool add_bos() const = 0;
   virtual bool is_end_of_generation(int32_t id) const = 0;
   virtual std::string kind() const = 0;  // "llama (SPM)", "gpt2 (BPE, pre=qwen2)"
