@@ -6,6 +6,7 @@ namespace flashslim::cli {
 
 void register_run_command(CLI::App& app);
 void register_inspect_command(CLI::App& app);
+void register_gen_model_command(CLI::App& app);
 void register_tokenize_command(CLI::App& app);
 
 }  // namespace flashslim::cli

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Show help for all subcommands");
   flashslim::cli::register_run_command(app);
   flashslim::cli::register_inspect_command(app);
+  flashslim::cli::register_gen_model_command(app);
   flashslim::cli::register_tokenize_command(app);
   try {
     app.parse(argc, argv);
