@@ -54,7 +54,7 @@ void throw_short_read(const std::string& path, uint64_t offset, uint64_t got, ui
 }
 
 uint64_t pread_at_least(int fd, const std::string& path, uint64_t offset, std::span<uint8_t> dst,
-                        uint64_t wanted) {
+                        uint64_t wanted, uint64_t alignment) {
   uint64_t done = 0;
   while (done < wanted) {
     ssize_t n =
@@ -66,6 +66,7 @@ uint64_t pread_at_least(int fd, const std::string& path, uint64_t offset, std::s
     }
     if (n == 0) break;  // end of file
     done += static_cast<uint64_t>(n);
+    if (done % alignment != 0) break;  // ended mid-block: end of file
   }
   return done;
 }

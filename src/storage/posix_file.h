@@ -30,11 +30,13 @@ FileDescriptor open_read_only(const std::string& path, int extra_flags = 0);
 uint64_t file_size(int fd, const std::string& path);
 // Reads into dst at offset, continuing after short reads and EINTR, until at
 // least `wanted` bytes (<= dst.size()) arrived or the file ended. Each call
-// asks for the rest of dst, so with O_DIRECT an aligned dst keeps every
-// request aligned. Returns the bytes read (< wanted only at end of file).
+// asks for the rest of dst. `alignment` is the O_DIRECT block size (1 for
+// buffered): a partial read ending off a block boundary means the file ended
+// there, since continuing at an unaligned offset would fail with EINVAL.
+// Returns the bytes read (< wanted only at end of file).
 // Throws ReadError naming path, offset, length and errno text.
 uint64_t pread_at_least(int fd, const std::string& path, uint64_t offset, std::span<uint8_t> dst,
-                        uint64_t wanted);
+                        uint64_t wanted, uint64_t alignment = 1);
 // One-line message for a read that failed: "read of LEN bytes at offset OFF of PATH: CAUSE".
 std::string read_error_message(const std::string& path, uint64_t offset, uint64_t length,
                                const std::string& cause);

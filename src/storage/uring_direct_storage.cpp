@@ -139,6 +139,12 @@ class UringReadQueue final : public ReadQueue {
     if (result < 0) return finish(index, -result, std::strerror(-result));
     if (result == 0) return finish(index, ENODATA, short_read_cause(op.done, op.wanted));
     op.done += static_cast<uint64_t>(result);
+    if (op.done < op.wanted && op.done % storage_.alignment() != 0) {
+      // O_DIRECT returns a partial block only at the end of the file, so the
+      // file shrank since open; resubmitting at an unaligned offset could fail
+      // with EINVAL instead of reporting the short read.
+      return finish(index, ENODATA, short_read_cause(op.done, op.wanted));
+    }
     if (op.done < op.wanted) {
       issue(index);
       return std::nullopt;
@@ -233,7 +239,7 @@ class UringDirectStorage final : public Storage {
     check_request(offset, dst.size(), dst.data());
     uint64_t wanted = bytes_in_file(offset, dst.size(), size_);
     timed_read(wanted, [&] {
-      uint64_t got = pread_at_least(fd_.get(), path_, offset, dst, wanted);
+      uint64_t got = pread_at_least(fd_.get(), path_, offset, dst, wanted, alignment());
       if (got < wanted) throw_short_read(path_, offset, got, wanted);
       if (got < dst.size()) std::memset(dst.data() + got, 0, dst.size() - got);
     });
