@@ -5,8 +5,8 @@
 namespace flashslim::ops {
 
 void rms_norm(const float* x, const float* weight, float* out, int64_t n, float eps) {
-  double sum = 0.0;  // ggml accumulates in ggml_float (double)
-  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * x[i];
+  double sum = 0.0;  // as ggml: float squares summed in ggml_float (double)
+  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i] * x[i]);
   const float mean = static_cast<float>(sum / n);
   const float scale = 1.0f / std::sqrt(mean + eps);
   for (int64_t i = 0; i < n; ++i) out[i] = (x[i] * scale) * weight[i];
@@ -14,21 +14,22 @@ void rms_norm(const float* x, const float* weight, float* out, int64_t n, float 
 
 void rope(float* x, int n_heads, int head_dim, int32_t pos, float freq_base, float freq_scale,
           RopeStyle style) {
-  // As ggml: theta_i = pos * freq_scale * base^(-2i/d), computed by repeated
-  // multiplication in float so angles round the same way.
+  // As ggml: theta_i = freq_scale * (pos * base^(-2i/d)), the second factor
+  // computed by repeated multiplication in float so angles round the same way.
   const float theta_scale = std::pow(freq_base, -2.0f / static_cast<float>(head_dim));
   const int half = head_dim / 2;
   for (int h = 0; h < n_heads; ++h) {
     float* v = x + static_cast<int64_t>(h) * head_dim;
-    float theta = static_cast<float>(pos) * freq_scale;
+    float theta_extrap = static_cast<float>(pos);
     for (int i = 0; i < half; ++i) {
+      const float theta = freq_scale * theta_extrap;
       const float c = std::cos(theta), s = std::sin(theta);
       const int a = style == RopeStyle::Norm ? 2 * i : i;
       const int b = style == RopeStyle::Norm ? 2 * i + 1 : i + half;
       const float x0 = v[a], x1 = v[b];
       v[a] = x0 * c - x1 * s;
       v[b] = x0 * s + x1 * c;
-      theta *= theta_scale;
+      theta_extrap *= theta_scale;
     }
   }
 }

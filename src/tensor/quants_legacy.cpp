@@ -202,8 +202,8 @@ void quantize_q5_1(const float* src, void* dst, int64_t n) {
   }
 }
 
-// Also ggml's activation quantizer for Q4_0/Q5_0/Q8_0 weights: d = amax/127,
-// q = roundf(x / d) (ties away from zero), d stored as f16.
+// ggml's reference Q8_0 quantizer (as llama-quantize writes Q8_0 weights):
+// d = amax/127, q = roundf(x / d) (ties away from zero), d stored as f16.
 void quantize_q8_0(const float* src, void* dst, int64_t n) {
   auto* y = static_cast<block_q8_0*>(dst);
   for (int64_t i = 0; i < n / QK8_0; ++i) {
@@ -215,22 +215,37 @@ void quantize_q8_0(const float* src, void* dst, int64_t n) {
   }
 }
 
-// Activation quantizer for Q4_1/Q5_1 weights: as q8_0, plus s = d * sum(qs)
-// (f32 d, before its rounding to f16).
+// Activation rounding as ggml's x86 SIMD quantize_row_q8_0/q8_1 (the build
+// llama.cpp's reference outputs come from): id = 127/amax and round to nearest
+// even, unlike the scalar reference (1/d, ties away from zero). The two differ
+// only at rounding boundaries, but random-weight models amplify such flips.
+namespace {
+template <typename Block>
+float quantize_block_for_activation(const float* x, Block& y) {
+  const float amax = absmax(x, QK8_0);
+  const float d = amax / 127;
+  const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+  y.d = fp32_to_fp16(d);
+  int sum = 0;
+  for (int j = 0; j < QK8_0; ++j) {
+    y.qs[j] = static_cast<int8_t>(std::nearbyint(x[j] * id));
+    sum += y.qs[j];
+  }
+  return static_cast<float>(sum) * d;
+}
+}  // namespace
+
+void quantize_q8_0_activation(const float* src, void* dst, int64_t n) {
+  auto* y = static_cast<block_q8_0*>(dst);
+  for (int64_t i = 0; i < n / QK8_0; ++i) quantize_block_for_activation(src + i * QK8_0, y[i]);
+}
+
+// Q8_1 exists only as the activation type of Q4_1/Q5_1 weights: as q8_0, plus
+// s = d * sum(qs) (f32 d, before its rounding to f16).
 void quantize_q8_1(const float* src, void* dst, int64_t n) {
   auto* y = static_cast<block_q8_1*>(dst);
-  for (int64_t i = 0; i < n / QK8_1; ++i) {
-    const float* x = src + i * QK8_1;
-    const float d = absmax(x, QK8_1) / 127;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    y[i].d = fp32_to_fp16(d);
-    int sum = 0;
-    for (int j = 0; j < QK8_1; ++j) {
-      y[i].qs[j] = static_cast<int8_t>(std::round(x[j] * id));
-      sum += y[i].qs[j];
-    }
-    y[i].s = fp32_to_fp16(static_cast<float>(sum) * d);
-  }
+  for (int64_t i = 0; i < n / QK8_1; ++i)
+    y[i].s = fp32_to_fp16(quantize_block_for_activation(src + i * QK8_1, y[i]));
 }
 
 void vec_dot_q4_0_q8_0(int64_t n, float* out, const void* w, const void* act) {
