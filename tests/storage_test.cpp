@@ -147,14 +147,14 @@ TEST_P(StorageBackendTest, ReadsTheUnalignedTailOfTheFile) {
 TEST_P(StorageBackendTest, SixteenAsyncReadsInFlightAllCompleteWithTheirTags) {
   TempFile file(kFileBytes);
   auto storage = open(file.path());
-  auto queue = storage->make_queue(16);
-  ASSERT_EQ(queue->capacity(), 16u);
   std::mt19937_64 rng(7);
   struct Pending {
     Range range;
     AlignedBuffer buffer;
   };
-  std::map<uint64_t, Pending> pending;  // by tag
+  std::map<uint64_t, Pending> pending;  // by tag; declared first: outlives the queue's reads
+  auto queue = storage->make_queue(16);
+  ASSERT_EQ(queue->capacity(), 16u);
   uint64_t next_tag = 1000, completed = 0;
   const uint64_t total = 100;
   while (completed < total) {
@@ -186,9 +186,9 @@ TEST_P(StorageBackendTest, SixteenAsyncReadsInFlightAllCompleteWithTheirTags) {
 TEST_P(StorageBackendTest, QueueRefusesMoreThanItsCapacity) {
   TempFile file(kFileBytes);
   auto storage = open(file.path());
-  auto queue = storage->make_queue(2);
-  std::vector<AlignedBuffer> buffers;
+  std::vector<AlignedBuffer> buffers;  // declared first: must outlive the queue's reads
   for (int i = 0; i < 3; ++i) buffers.emplace_back(65536);
+  auto queue = storage->make_queue(2);
   queue->submit({0, buffers[0].span(), 0});
   queue->submit({65536, buffers[1].span(), 1});
   EXPECT_THROW(queue->submit({131072, buffers[2].span(), 2}), Error);
@@ -307,8 +307,8 @@ TEST(FaultInjectionTest, EioAtARangeNamesPathAndOffset) {
       EXPECT_NE(what.find(file.path()), std::string::npos) << what;
       EXPECT_NE(what.find("offset " + std::to_string((1 << 20) - 4096)), std::string::npos) << what;
     }
-    auto queue = storage->make_queue(4);
     AlignedBuffer good(65536);
+    auto queue = storage->make_queue(4);
     queue->submit({1 << 20, buffer.span(), 1});
     queue->submit({2 << 20, good.span(), 2});
     std::map<uint64_t, ReadCompletion> completions;
@@ -363,9 +363,9 @@ TEST(FaultInjectionTest, DelaysAreAppliedToSyncAndAsyncReads) {
   for (int i = 0; i < 4; ++i) storage->read(0, buffer.span());
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(20));
   // 8 delayed reads on a 4-thread queue take at least two delays.
-  auto queue = storage->make_queue(8);
   std::vector<AlignedBuffer> buffers;
   for (int i = 0; i < 8; ++i) buffers.emplace_back(4096);
+  auto queue = storage->make_queue(8);
   start = std::chrono::steady_clock::now();
   for (uint64_t i = 0; i < 8; ++i) queue->submit({i * 4096, buffers[i].span(), i});
   for (int i = 0; i < 8; ++i) EXPECT_TRUE(queue->wait_one().ok());
