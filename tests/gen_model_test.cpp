@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
@@ -256,15 +257,20 @@ TEST(GenModel, SameSeedSameBytesWhateverTheThreadCount) {
 
 struct CliResult {
   int exit_code;
+  std::string stdout_text;
   std::string stderr_text;
 };
 
 CliResult run_cli(const TempDir& dir, const std::string& args) {
+  const std::string out = dir.file("stdout.txt");
   const std::string err = dir.file("stderr.txt");
-  const std::string command = fmt::format("'{}' {} >/dev/null 2>'{}'", FLASHSLIM_BIN, args, err);
+  const std::string command = fmt::format("'{}' {} >'{}' 2>'{}'", FLASHSLIM_BIN, args, out, err);
   const int status = std::system(command.c_str());
-  const std::vector<char> text = read_bytes(err);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, std::string(text.begin(), text.end())};
+  const std::vector<char> out_text = read_bytes(out);
+  const std::vector<char> err_text = read_bytes(err);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+          std::string(out_text.begin(), out_text.end()),
+          std::string(err_text.begin(), err_text.end())};
 }
 
 size_t count_lines(const std::string& text) {
@@ -306,6 +312,51 @@ TEST(GenModelCli, VocabFromAnotherFileIsCopiedAndItsSizeAdopted) {
   EXPECT_EQ(*file.meta.get_string("tokenizer.ggml.model"), "llama");
   EXPECT_EQ(file.find_tensor("token_embd.weight")->ne[1], 32000);
   EXPECT_EQ(*file.meta.get_uint("llama.vocab_size"), 32000u);
+}
+
+// The end-to-end check: the file inspects with the preset's shapes and
+// the engine generates from it with finite, spread-out logits.
+TEST(GenModelCli, GeneratedModelInspectsAndRuns) {
+  const TempDir dir;
+  const std::string model = dir.file("tiny.gguf");
+  ASSERT_EQ(run_cli(dir, fmt::format("gen-model --preset test-tiny --type Q4_K_M -o '{}'", model))
+                .exit_code,
+            0);
+
+  const CliResult inspect = run_cli(dir, fmt::format("inspect -m '{}' --json", model));
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.stderr_text;
+  const auto info = nlohmann::json::parse(inspect.stdout_text);
+  EXPECT_EQ(info["hyperparameters"]["embedding_length"], 256);
+  EXPECT_EQ(info["hyperparameters"]["block_count"], 2);
+  const std::vector<SyntheticTensor> planned =
+      plan_synthetic_tensors(find_model_preset("test-tiny"), ModelFileType::Q4_K_M);
+  ASSERT_EQ(info["tensors"].size(), planned.size());
+  for (size_t i = 0; i < planned.size(); ++i) {
+    EXPECT_EQ(info["tensors"][i]["name"], planned[i].name);
+    EXPECT_EQ(info["tensors"][i]["type"], std::string(type_name(planned[i].type)));
+    EXPECT_EQ(info["tensors"][i]["shape"].get<std::vector<int64_t>>(), planned[i].ne);
+  }
+
+  const std::string logits = dir.file("logits.json");
+  const CliResult run =
+      run_cli(dir, fmt::format("run -m '{}' -p 'Once upon a time' -n 8 --temp 0 --logits-out '{}'",
+                               model, logits));
+  ASSERT_EQ(run.exit_code, 0) << run.stderr_text;
+  std::ifstream in(logits);
+  const auto result = nlohmann::json::parse(in);
+  EXPECT_EQ(result["generated_ids"].size(), 8u);
+  const auto last = result["last_prompt_logits"].get<std::vector<float>>();
+  ASSERT_EQ(last.size(), 1024u);
+  double sum = 0, sum_sq = 0;
+  for (float l : last) {
+    ASSERT_TRUE(std::isfinite(l));
+    sum += l;
+    sum_sq += static_cast<double>(l) * l;
+  }
+  const double mean = sum / last.size();
+  const double stddev = std::sqrt(sum_sq / last.size() - mean * mean);
+  EXPECT_GT(stddev, 0.5);  // head gain 2: logits spread over a few units
+  EXPECT_LT(stddev, 8.0);
 }
 
 }  // namespace
