@@ -12,10 +12,19 @@ int main(int argc, char** argv) {
   flashslim::cli::register_inspect_command(app);
   flashslim::cli::register_gen_model_command(app);
   flashslim::cli::register_tokenize_command(app);
+  flashslim::cli::register_bench_command(app);
+  flashslim::cli::register_profile_command(app);
+  flashslim::cli::register_plan_command(app);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One line naming the flag, like every other error.
+    std::fprintf(stderr, "flashslim: error: %s (see --help)\n", e.what());
+    return 2;
   } catch (const flashslim::Error& e) {
     std::fprintf(stderr, "flashslim: error: %s\n", e.what());
     return 1;
