@@ -79,7 +79,9 @@ struct ReadCompletion {
 
 // Keeps up to capacity() reads in flight and hands back their completions in
 // the order they finish. Owned and used by one thread. The destructor waits for
-// reads still in flight (their buffers are written until then).
+// reads still in flight, whose buffers are written until then: buffers must
+// outlive the queue. An Error thrown by submit/wait_one for a failure of the
+// queue itself (not of a read) leaves it unusable; destroy it.
 class ReadQueue {
  public:
   virtual ~ReadQueue() = default;
