@@ -100,7 +100,7 @@ void BM_SequentialRead(benchmark::State& state, Backend backend) {
     read_file_sequentially(*storage, *queue, buffers, chunk);
   }
   state.counters["GB"] = benchmark::Counter(static_cast<double>(kBenchFileBytes) * 1e-9,
-                                              benchmark::Counter::kIsIterationInvariantRate);
+                                            benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(storage->description() + (cold ? ", cold" : ", warm"));
 }
 
@@ -117,7 +117,7 @@ void BM_WholeFileLoad(benchmark::State& state) {
     benchmark::DoNotOptimize(storage->map());
   }
   state.counters["GB"] = benchmark::Counter(static_cast<double>(kBenchFileBytes) * 1e-9,
-                                              benchmark::Counter::kIsIterationInvariantRate);
+                                            benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(cold ? "cold" : "warm");
 }
 
