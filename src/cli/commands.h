@@ -8,5 +8,7 @@ void register_run_command(CLI::App& app);
 void register_inspect_command(CLI::App& app);
 void register_gen_model_command(CLI::App& app);
 void register_tokenize_command(CLI::App& app);
+void register_profile_command(CLI::App& app);
+void register_plan_command(CLI::App& app);
 
 }  // namespace flashslim::cli

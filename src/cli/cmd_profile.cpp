@@ -1,0 +1,60 @@
+// flashslim profile: measure per-step compute, read bandwidth and memory
+// bandwidth for one model on this machine, for `flashslim plan`.
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "core/size.h"
+#include "gguf/gguf.h"
+#include "planner/profiler.h"
+
+namespace flashslim::cli {
+
+namespace {
+
+struct ProfileFlags {
+  std::string model_path;
+  std::string budget;
+  int32_t threads = 0;
+  std::string out_path;
+  bool quick = false;
+};
+
+void profile(const ProfileFlags& f) {
+  std::optional<uint64_t> budget;
+  if (!f.budget.empty()) {
+    const uint64_t file_size = gguf::read_file(f.model_path).file_size;
+    budget = parse_size(f.budget, file_size);
+  }
+  planner::ProfileOptions options;
+  if (f.quick) options = planner::ProfileOptions::quick_calibration(f.threads, budget);
+  options.threads = f.threads;
+  options.budget_bytes = budget;
+  const planner::Profile p = planner::profile_model(f.model_path, options);
+  planner::save_profile(p, f.out_path);
+  const planner::BandwidthPoint best = p.best_read(UINT64_MAX);
+  std::fprintf(stderr,
+               "profile: decode %.2f ms/token compute (%s, %d threads); best read %.2f GB/s "
+               "(%llu KiB x qd %u, %s); memory %.1f GB/s\nprofile: wrote %s\n",
+               p.decode.total_ms(), p.compute_method.c_str(), p.threads, best.gb_per_s,
+               static_cast<unsigned long long>(best.read_bytes >> 10), best.queue_depth,
+               p.storage.backend.c_str(), p.memory_gb_per_s, f.out_path.c_str());
+}
+
+}  // namespace
+
+void register_profile_command(CLI::App& app) {
+  auto flags = std::make_shared<ProfileFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "profile", "Measure per-step compute time, read and memory bandwidth for the planner");
+  cmd->add_option("-m,--model", flags->model_path, "GGUF model file")->required();
+  cmd->add_option("--budget", flags->budget,
+                  "Memory budget (bytes, K/M/G, or % of the file): weights are timed resident "
+                  "only if the model fits it, else through mmap after a warm-up");
+  cmd->add_option("-t,--threads", flags->threads, "Compute threads (default: all cores)")
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("-o,--output", flags->out_path, "profile.json to write")->required();
+  cmd->add_flag("--quick", flags->quick, "Short calibration (what `plan` does without --profile)");
+  cmd->callback([flags] { profile(*flags); });
+}
+
+}  // namespace flashslim::cli

@@ -1,0 +1,281 @@
+#include "planner/planner.h"
+
+#include <algorithm>
+#include <map>
+
+#include "core/error.h"
+#include "model/forward.h"
+#include "planner/partitioner.h"
+#include "planner/residency.h"
+#include "storage/aligned_buffer.h"
+
+namespace flashslim::planner {
+
+namespace {
+
+constexpr int32_t kDefaultMaxContext = 4096;  // as `run`
+constexpr int32_t kSlotCounts[] = {2, 3, 4, 6, 8};
+constexpr int32_t kSimulatedPasses = 8;
+
+RunShape run_shape(const Model& model, const Profile& profile, const PlanRequest& r) {
+  RunShape s;
+  s.threads = profile.threads;
+  s.n_ctx = r.n_ctx > 0 ? r.n_ctx : std::min(model.hparams().n_ctx_train, kDefaultMaxContext);
+  s.n_batch = r.n_batch;
+  s.kv_type = r.kv_type;
+  return s;
+}
+
+// Memory that does not depend on the plan: forward pass buffers, process
+// overhead, and the always-resident vectors (counted with resident weights).
+struct FixedMemory {
+  uint64_t forward = 0, overhead = 0, vectors = 0;
+  uint64_t total() const { return forward + overhead + vectors; }
+};
+
+FixedMemory fixed_memory(const Model& model, const Profile& profile, const RunShape& shape) {
+  ForwardOptions fo;
+  fo.n_ctx = shape.n_ctx;
+  fo.n_batch = shape.n_batch;
+  fo.kv_type = parse_kv_type(shape.kv_type);
+  FixedMemory m;
+  m.forward = Forward::memory_bytes(model.hparams(), fo, shape.threads);
+  m.overhead = profile.baseline_rss_bytes + kOverheadMarginBytes;
+  for (const gguf::TensorInfo* t : schedule_vectors(model)) m.vectors += t->nbytes;
+  return m;
+}
+
+double io_ms(const Profile& profile, uint64_t read_bytes) {
+  return static_cast<double>(read_bytes) / (profile.best_read(read_bytes).gb_per_s * 1e6);
+}
+
+std::vector<double> chunk_io_ms(const Profile& profile, const std::vector<Chunk>& chunks) {
+  std::vector<double> out;
+  for (const Chunk& c : chunks) out.push_back(io_ms(profile, chunk_read_bytes(c.parts)));
+  return out;
+}
+
+SimulationResult simulate_phase(const Profile& profile, const std::vector<Chunk>& chunks,
+                                const PassTiming& timing, int32_t n_slots, int32_t window) {
+  SimulationInput in;
+  in.chunks = &chunks;
+  in.chunk_io_ms = chunk_io_ms(profile, chunks);
+  in.step_ms = timing.step_ms;
+  in.outside_steps_ms = timing.outside_steps_ms;
+  in.n_slots = n_slots;
+  in.window = window;
+  in.passes = kSimulatedPasses;
+  return simulate(in);
+}
+
+// A plan's resident rows: every vector whole, and the kept prefix of every matrix.
+std::vector<ResidentRows> resident_rows(const Model& model, const std::vector<Matrix>& matrices,
+                                        const std::vector<int64_t>& rows_kept) {
+  std::vector<ResidentRows> out;
+  for (const gguf::TensorInfo* t : schedule_vectors(model))
+    out.push_back({{t->name, 0, t->rows(), t->offset, t->nbytes}, t->rows()});
+  for (size_t i = 0; i < matrices.size(); ++i) {
+    const gguf::TensorInfo& t = *matrices[i].info;
+    if (rows_kept[i] > 0)
+      out.push_back({{t.name, 0, rows_kept[i], t.offset, rows_kept[i] * t.row_bytes()}, t.rows()});
+  }
+  return out;
+}
+
+// Fills in timelines, memory and predictions of a plan whose residency,
+// chunks and slots are set.
+void predict(const Model& model, const Profile& profile, const FixedMemory& fixed, Plan& p) {
+  p.memory.forward = fixed.forward;
+  p.memory.overhead = fixed.overhead;
+  p.memory.resident_weights = 0;
+  for (const ResidentRows& r : p.resident) p.memory.resident_weights += r.rows.bytes;
+  p.memory.slots = static_cast<uint64_t>(p.n_slots) * p.slot_bytes;
+  for (const Step& step : model.schedule().steps) p.step_names.push_back(step.name());
+
+  uint64_t largest_chunk = 0;
+  p.streamed_bytes_per_token = 0;
+  for (const Chunk& c : p.decode.chunks) {
+    p.streamed_bytes_per_token += c.bytes;
+    largest_chunk = std::max(largest_chunk, chunk_read_bytes(c.parts));
+  }
+  p.read = profile.best_read(std::max<uint64_t>(largest_chunk, 1));
+  p.decode.phase = "decode";
+  p.decode.batch = 1;
+  p.decode.timeline = simulate_phase(profile, p.decode.chunks, profile.decode, p.n_slots, p.window);
+  p.prefill.clear();
+  for (const PassTiming& t : profile.prefill) {
+    PhasePlan ph;
+    ph.phase = "prefill";
+    ph.batch = t.batch;
+    ph.chunks = p.decode.chunks;  // the runtime executes one chunk order for both phases
+    ph.timeline = simulate_phase(profile, ph.chunks, t, p.n_slots, p.window);
+    p.prefill.push_back(std::move(ph));
+  }
+  const double compute_bound = 1000.0 / profile.decode.total_ms();
+  const double disk_gbps = profile.best_read(UINT64_MAX).gb_per_s;
+  p.bound_tokens_per_s =
+      p.streamed_bytes_per_token == 0
+          ? compute_bound
+          : std::min(compute_bound, disk_gbps * 1e9 / p.streamed_bytes_per_token);
+}
+
+struct Candidate {
+  Residency residency;
+  std::vector<std::vector<TensorRows>> parts;
+  uint64_t slot_bytes = 0;
+  uint64_t total = 0;  // peak memory
+};
+
+Candidate candidate_at(const Model& model, const std::vector<Matrix>& matrices,
+                       const FixedMemory& fixed, ResidencyPolicy policy, FlexibleOrder order,
+                       int32_t n_slots, uint64_t resident) {
+  Candidate c;
+  c.residency = choose_residency(matrices, policy, order, resident);
+  c.parts = streamed_parts(model, matrices, c.residency);
+  c.slot_bytes = storage::align_up(min_slot_bytes(c.parts), kStreamReadAlignment);
+  c.total = fixed.total() + c.residency.matrix_bytes + n_slots * c.slot_bytes;
+  return c;
+}
+
+// The most resident bytes with which `n_slots` slots still fit the budget,
+// or nullopt if none does. Peak memory is not monotonic in resident bytes
+// (keeping rows also shrinks the slots), so a coarse scan from the top
+// finds the highest feasible region and bisection refines its upper edge.
+std::optional<Candidate> best_fit(const Model& model, const std::vector<Matrix>& matrices,
+                                  const FixedMemory& fixed, ResidencyPolicy policy,
+                                  FlexibleOrder order, int32_t n_slots, uint64_t matrix_total,
+                                  uint64_t budget) {
+  constexpr int kGrid = 64;
+  auto fits = [&](uint64_t r) {
+    return candidate_at(model, matrices, fixed, policy, order, n_slots, r).total <= budget;
+  };
+  for (int g = kGrid; g >= 0; --g) {
+    const uint64_t r = matrix_total / kGrid * g;
+    if (!fits(r)) continue;
+    uint64_t lo = r, hi = g == kGrid ? r : matrix_total / kGrid * (g + 1);  // lo fits, hi does not
+    while (hi - lo > 4096) {
+      const uint64_t mid = lo + (hi - lo) / 2;
+      (fits(mid) ? lo : hi) = mid;
+    }
+    return candidate_at(model, matrices, fixed, policy, order, n_slots, lo);
+  }
+  return std::nullopt;
+}
+
+Plan plan_skeleton(const Model& model, const Profile& profile, const PlanRequest& r) {
+  Plan p;
+  p.model = profile.model;
+  p.budget_bytes = r.budget_bytes;
+  p.shape = run_shape(model, profile, r);
+  p.policy = r.policy;
+  p.profile_source = r.profile_source;
+  return p;
+}
+
+}  // namespace
+
+void check_profile_matches(const Profile& profile, const Model& model) {
+  const std::string diff = describe_difference(profile.model, identify_model(model.file()));
+  if (!diff.empty()) fail("the profile was made for another model: {}", diff);
+  const auto& steps = model.schedule().steps;
+  if (profile.step_names.size() != steps.size())
+    fail("the profile has {} steps, the model's schedule {}", profile.step_names.size(),
+         steps.size());
+  for (size_t s = 0; s < steps.size(); ++s)
+    if (profile.step_names[s] != steps[s].name())
+      fail("the profile's step {} is '{}', the model's '{}'", s, profile.step_names[s],
+           steps[s].name());
+}
+
+uint64_t minimum_budget(const Model& model, const Profile& profile, const PlanRequest& request) {
+  const FixedMemory fixed = fixed_memory(model, profile, run_shape(model, profile, request));
+  const std::vector<Matrix> matrices = schedule_matrices(model);
+  uint64_t matrix_total = 0;
+  for (const Matrix& m : matrices) matrix_total += m.info->nbytes;
+  // Two slots (one in use, one filling) at the least, with nothing kept, or
+  // everything kept and no slots, whichever is smaller.
+  const Candidate none = candidate_at(model, matrices, fixed, ResidencyPolicy::Balanced,
+                                      FlexibleOrder::AttentionFirst, 2, 0);
+  return std::min(none.total, fixed.total() + matrix_total);
+}
+
+Plan make_plan(const Model& model, const Profile& profile, const PlanRequest& request) {
+  check_profile_matches(profile, model);
+  Plan p = plan_skeleton(model, profile, request);
+  const FixedMemory fixed = fixed_memory(model, profile, p.shape);
+  const std::vector<Matrix> matrices = schedule_matrices(model);
+  uint64_t matrix_total = 0;
+  for (const Matrix& m : matrices) matrix_total += m.info->nbytes;
+
+  if (fixed.total() + matrix_total <= request.budget_bytes) {
+    // Everything fits: no streaming.
+    std::vector<int64_t> all_rows;
+    for (const Matrix& m : matrices) all_rows.push_back(m.info->rows());
+    p.resident = resident_rows(model, matrices, all_rows);
+    p.residency_reason = "the whole model fits the budget: every weight resident, nothing streamed";
+    predict(model, profile, fixed, p);
+    return p;
+  }
+
+  std::vector<FlexibleOrder> orders = {FlexibleOrder::AttentionFirst};
+  if (request.policy == ResidencyPolicy::Flexible) orders.push_back(FlexibleOrder::FfnFirst);
+  std::optional<Plan> best;
+  std::map<FlexibleOrder, double> best_by_order;
+  for (FlexibleOrder order : orders) {
+    for (int32_t n_slots : kSlotCounts) {
+      const auto c = best_fit(model, matrices, fixed, request.policy, order, n_slots, matrix_total,
+                              request.budget_bytes);
+      if (!c) continue;
+      PartitionInput in;
+      in.parts = &c->parts;
+      in.compute_ms = &profile.decode.step_ms;
+      in.io_ms = [&](uint64_t bytes) { return io_ms(profile, bytes); };
+      in.slot_bytes = c->slot_bytes;
+      Plan trial = p;
+      trial.decode.chunks = partition(in, n_slots);
+      trial.n_slots = n_slots;
+      trial.slot_bytes = c->slot_bytes;
+      trial.window = n_slots - 1;
+      trial.resident = resident_rows(model, matrices, c->residency.rows_kept);
+      trial.residency_reason = c->residency.reason;
+      predict(model, profile, fixed, trial);
+      const double tps = trial.decode.tokens_per_s();
+      best_by_order[order] = std::max(best_by_order[order], tps);
+      // Prefer fewer slots unless more are clearly (>1%) faster.
+      if (!best || tps > best->decode.tokens_per_s() * 1.01) best = std::move(trial);
+    }
+  }
+  if (!best)
+    fail(
+        "--budget {} bytes is below the minimum of {} bytes this model needs (KV cache and "
+        "buffers {}, process {}, two slots for the largest step)",
+        request.budget_bytes, minimum_budget(model, profile, request), fixed.forward,
+        fixed.overhead);
+  if (best_by_order.size() == 2)
+    best->residency_reason += fmt::format(
+        "; chosen by simulation: attention first {:.2f} t/s, ffn first {:.2f} t/s",
+        best_by_order[FlexibleOrder::AttentionFirst], best_by_order[FlexibleOrder::FfnFirst]);
+  return *best;
+}
+
+Plan evaluate_stream_plan(const Model& model, const Profile& profile, const StreamPlan& stream,
+                          const PlanRequest& request) {
+  check_profile_matches(profile, model);
+  Plan p = plan_skeleton(model, profile, request);
+  p.budget_bytes = stream.budget_bytes;
+  p.policy = stream.policy;
+  p.residency_reason = "given by another planner";
+  for (const TensorRows& r : stream.resident) {
+    const gguf::TensorInfo* t = model.file().find_tensor(r.tensor);
+    if (!t) fail("stream plan: resident tensor '{}' is not in the model", r.tensor);
+    p.resident.push_back({r, t->rows()});
+  }
+  p.decode.chunks = stream.chunks;
+  p.n_slots = stream.n_slots;
+  p.slot_bytes = stream.slot_bytes;
+  p.window = stream.window;
+  predict(model, profile, fixed_memory(model, profile, p.shape), p);
+  return p;
+}
+
+}  // namespace flashslim::planner

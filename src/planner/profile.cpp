@@ -1,0 +1,154 @@
+#include "planner/profile.h"
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace flashslim::planner {
+
+double PassTiming::total_ms() const {
+  double sum = outside_steps_ms;
+  for (double ms : step_ms) sum += ms;
+  return sum;
+}
+
+BandwidthPoint Profile::best_read(uint64_t read_bytes) const {
+  if (storage.curve.empty())
+    fail("profile of {}: the read bandwidth curve is empty", model.file_name);
+  const BandwidthPoint* best = nullptr;
+  const BandwidthPoint* smallest = &storage.curve.front();
+  for (const BandwidthPoint& p : storage.curve) {
+    if (p.read_bytes < smallest->read_bytes) smallest = &p;
+    if (p.read_bytes <= read_bytes && (!best || p.gb_per_s > best->gb_per_s)) best = &p;
+  }
+  return best ? *best : *smallest;
+}
+
+const PassTiming& Profile::prefill_for(int32_t batch) const {
+  if (prefill.empty()) fail("profile of {}: no prefill timings", model.file_name);
+  const PassTiming* best = &prefill.front();
+  for (const PassTiming& p : prefill)
+    if (std::abs(std::log(double(p.batch) / batch)) <
+        std::abs(std::log(double(best->batch) / batch)))
+      best = &p;
+  return *best;
+}
+
+namespace {
+
+nlohmann::json to_json(const PassTiming& t) {
+  return {{"batch", t.batch},
+          {"passes", t.passes},
+          {"outside_steps_ms", t.outside_steps_ms},
+          {"step_ms", t.step_ms}};
+}
+
+PassTiming pass_timing_from_json(const JsonFields& f, size_t n_steps) {
+  PassTiming t;
+  t.batch = static_cast<int32_t>(f.i64("batch"));
+  if (t.batch < 1) f.fail_at("batch", "must be at least 1");
+  t.passes = static_cast<int32_t>(f.i64("passes"));
+  t.outside_steps_ms = f.number("outside_steps_ms");
+  const auto& steps = f.array("step_ms");
+  if (steps.size() != n_steps)
+    f.fail_at("step_ms",
+              fmt::format("has {} entries, but the profile has {} steps", steps.size(), n_steps));
+  for (size_t i = 0; i < steps.size(); ++i) t.step_ms.push_back(f.number_at("step_ms", i));
+  return t;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const Profile& p) {
+  nlohmann::json curve = nlohmann::json::array();
+  for (const BandwidthPoint& b : p.storage.curve)
+    curve.push_back(
+        {{"read_bytes", b.read_bytes}, {"queue_depth", b.queue_depth}, {"gb_per_s", b.gb_per_s}});
+  nlohmann::json prefill = nlohmann::json::array();
+  for (const PassTiming& t : p.prefill) prefill.push_back(to_json(t));
+  return {{"format_version", kProfileFormatVersion},
+          {"model", to_json(p.model)},
+          {"machine", p.machine},
+          {"quick", p.quick},
+          {"threads", p.threads},
+          {"baseline_rss_bytes", p.baseline_rss_bytes},
+          {"compute",
+           {{"method", p.compute_method},
+            {"step_names", p.step_names},
+            {"step_weight_bytes", p.step_weight_bytes},
+            {"decode", to_json(p.decode)},
+            {"prefill", prefill}}},
+          {"storage",
+           {{"backend", p.storage.backend},
+            {"device", p.storage.device},
+            {"read_ahead_kb", p.storage.read_ahead_kb},
+            {"evicted_before", p.storage.evicted_before},
+            {"curve", curve}}},
+          {"memory", {{"gb_per_s", p.memory_gb_per_s}, {"buffer_bytes", p.memory_buffer_bytes}}}};
+}
+
+Profile profile_from_json(const nlohmann::json& value, const std::string& file) {
+  const JsonFields top(value, file);
+  check_format_version(top, kProfileFormatVersion);
+  Profile p;
+  p.model = model_identity_from_json(top.object("model"));
+  p.machine = top.object("machine").json();
+  p.quick = top.boolean("quick");
+  p.threads = static_cast<int32_t>(top.i64("threads"));
+  if (p.threads < 1) top.fail_at("threads", "must be at least 1");
+  p.baseline_rss_bytes = top.u64("baseline_rss_bytes");
+
+  const JsonFields compute = top.object("compute");
+  p.compute_method = compute.string("method");
+  const auto& names = compute.array("step_names");
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (!names[i].is_string())
+      compute.fail_at(fmt::format("step_names[{}]", i), "expected a string");
+    p.step_names.push_back(names[i].get<std::string>());
+  }
+  const auto& bytes = compute.array("step_weight_bytes");
+  if (bytes.size() != names.size())
+    compute.fail_at("step_weight_bytes",
+                    fmt::format("has {} entries for {} steps", bytes.size(), names.size()));
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    if (!bytes[i].is_number_unsigned())
+      compute.fail_at(fmt::format("step_weight_bytes[{}]", i), "expected an unsigned integer");
+    p.step_weight_bytes.push_back(bytes[i].get<uint64_t>());
+  }
+  p.decode = pass_timing_from_json(compute.object("decode"), names.size());
+  const auto& prefill = compute.array("prefill");
+  for (size_t i = 0; i < prefill.size(); ++i)
+    p.prefill.push_back(pass_timing_from_json(compute.element("prefill", i), names.size()));
+
+  const JsonFields storage = top.object("storage");
+  p.storage.backend = storage.string("backend");
+  p.storage.device = storage.string("device");
+  p.storage.read_ahead_kb = storage.i64("read_ahead_kb");
+  p.storage.evicted_before = storage.boolean("evicted_before");
+  const auto& curve = storage.array("curve");
+  if (curve.empty()) storage.fail_at("curve", "is empty");
+  for (size_t i = 0; i < curve.size(); ++i) {
+    const JsonFields point = storage.element("curve", i);
+    BandwidthPoint b;
+    b.read_bytes = point.u64("read_bytes");
+    b.queue_depth = static_cast<uint32_t>(point.u64("queue_depth"));
+    b.gb_per_s = point.number("gb_per_s");
+    if (b.read_bytes == 0 || b.queue_depth == 0 || !(b.gb_per_s > 0))
+      point.fail_at("gb_per_s", "read size, queue depth and bandwidth must be positive");
+    p.storage.curve.push_back(b);
+  }
+  const JsonFields memory = top.object("memory");
+  p.memory_gb_per_s = memory.number("gb_per_s");
+  p.memory_buffer_bytes = memory.u64("buffer_bytes");
+  return p;
+}
+
+void save_profile(const Profile& profile, const std::string& path) {
+  save_json(path, to_json(profile));
+}
+
+Profile load_profile(const std::string& path) {
+  return profile_from_json(load_json_file(path), path);
+}
+
+}  // namespace flashslim::planner

@@ -1,0 +1,71 @@
+#pragma once
+// What the planner knows about one model on one machine: per-step compute
+// times (decode, and prefill per batch size), the storage's read bandwidth
+// curve, memory bandwidth, the process's memory before weights, and the
+// machine. Written by `flashslim profile` as profile.json (docs/profile-format.md).
+// Times in ms, sizes in bytes, bandwidths in GB/s (1e9 bytes/s).
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "planner/model_identity.h"
+
+namespace flashslim::planner {
+
+inline constexpr int64_t kProfileFormatVersion = 1;
+
+// Compute time of one forward pass over `batch` tokens, per schedule step.
+struct PassTiming {
+  int32_t batch = 1;
+  std::vector<double> step_ms;  // by schedule step index: acquire → release (medians)
+  double outside_steps_ms = 0;  // rest of the pass: embedding gather, between steps (median)
+  int32_t passes = 0;           // passes the medians are taken over
+
+  double total_ms() const;
+};
+
+// Sequential O_DIRECT reads of `read_bytes` each, `queue_depth` in flight.
+struct BandwidthPoint {
+  uint64_t read_bytes = 0;
+  uint32_t queue_depth = 0;
+  double gb_per_s = 0;
+};
+
+struct StorageProfile {
+  std::string backend;          // Storage::description(), e.g. "io_uring O_DIRECT"
+  std::string device;           // block device holding the model file ("" if unknown)
+  int64_t read_ahead_kb = -1;   // its read_ahead_kb; -1 if unknown
+  bool evicted_before = false;  // the file was evicted from the page cache first
+  std::vector<BandwidthPoint> curve;
+};
+
+struct Profile {
+  ModelIdentity model;
+  int32_t threads = 0;
+  std::string compute_method;           // "resident" or "mmap, warmed up"
+  std::vector<std::string> step_names;  // schedule order
+  std::vector<uint64_t> step_weight_bytes;
+  PassTiming decode;
+  std::vector<PassTiming> prefill;  // ascending batch
+  StorageProfile storage;
+  double memory_gb_per_s = 0;  // streaming read over a buffer larger than L3, all threads
+  uint64_t memory_buffer_bytes = 0;
+  uint64_t baseline_rss_bytes = 0;  // process RSS with model index + tokenizer loaded, no weights
+  nlohmann::json machine;           // bench::Provenance fields
+  bool quick = false;               // the short calibration `plan` runs without --profile
+
+  // Best bandwidth over the curve's points with read size <= `read_bytes`
+  // (the smallest point if none); Error if the curve is empty.
+  BandwidthPoint best_read(uint64_t read_bytes) const;
+  // The prefill timing whose batch is closest to `batch` (log scale).
+  const PassTiming& prefill_for(int32_t batch) const;
+};
+
+nlohmann::json to_json(const Profile& profile);
+// `file` names the source in errors. Checks every key and that step counts agree.
+Profile profile_from_json(const nlohmann::json& value, const std::string& file);
+void save_profile(const Profile& profile, const std::string& path);
+Profile load_profile(const std::string& path);
+
+}  // namespace flashslim::planner

@@ -1,0 +1,94 @@
+#include "planner/read_bandwidth.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "bench/kernel_file.h"
+#include "bench/system_control.h"
+#include "core/error.h"
+#include "storage/aligned_buffer.h"
+#include "storage/page_cache.h"
+#include "storage/storage.h"
+
+namespace flashslim::planner {
+
+namespace {
+
+// Block device name and read_ahead_kb of the device holding `path`, if it is
+// on one (not tmpfs or overlay).
+void describe_device(const std::string& path, StorageProfile& out) {
+  try {
+    const std::filesystem::path control = bench::read_ahead_control_for(path);
+    out.read_ahead_kb = static_cast<int64_t>(bench::read_kernel_u64(control));
+    // .../block/vda/queue/read_ahead_kb → "vda"
+    out.device =
+        std::filesystem::canonical(control).parent_path().parent_path().filename().string();
+  } catch (const Error&) {
+    out.device = "";
+    out.read_ahead_kb = -1;
+  }
+}
+
+// One point: sequential reads of `read_bytes` at `depth` in flight, from
+// `start` on, wrapping from `end` back to `begin`. Returns GB/s.
+double measure_point(const storage::Storage& file, uint64_t begin, uint64_t end, uint64_t& start,
+                     uint64_t read_bytes, uint32_t depth, uint64_t total_bytes) {
+  auto queue = file.make_queue(depth);
+  std::vector<storage::AlignedBuffer> buffers;
+  for (uint32_t i = 0; i < depth; ++i) buffers.emplace_back(read_bytes);
+  std::vector<uint32_t> free_buffers(depth);
+  for (uint32_t i = 0; i < depth; ++i) free_buffers[i] = depth - 1 - i;
+
+  uint64_t offset = start, issued = 0, done = 0;
+  const uint64_t t0 = storage::now_ns();
+  while (done < total_bytes) {
+    while (issued < total_bytes && queue->in_flight() < depth) {
+      if (offset + read_bytes > end) offset = begin;
+      const uint32_t b = free_buffers.back();
+      free_buffers.pop_back();
+      queue->submit({offset, buffers[b].span(), b});
+      offset += read_bytes;
+      issued += read_bytes;
+    }
+    const storage::ReadCompletion c = queue->wait_one();
+    if (!c.ok()) fail("read bandwidth measurement: {}", c.error);
+    free_buffers.push_back(static_cast<uint32_t>(c.tag));
+    done += read_bytes;
+  }
+  const uint64_t ns = storage::now_ns() - t0;
+  start = offset;
+  return static_cast<double>(done) / static_cast<double>(ns);
+}
+
+}  // namespace
+
+StorageProfile measure_read_bandwidth(const std::string& path, uint64_t data_offset,
+                                      const ReadBandwidthOptions& options) {
+  StorageProfile out;
+  describe_device(path, out);
+  const auto file = storage::open_storage(path, storage::StorageKind::UringDirect);
+  out.backend = file->description();
+  const uint64_t align = file->alignment();
+  const uint64_t begin = storage::align_down(data_offset, align);
+  const uint64_t end = storage::align_down(file->size(), align);
+  uint64_t start = begin;
+  out.evicted_before = options.evict_first;
+  for (uint64_t read_bytes : options.read_bytes) {
+    if (read_bytes % align || read_bytes == 0)
+      fail("read bandwidth: read size {} is not a positive multiple of {}", read_bytes, align);
+    if (end - begin < read_bytes) continue;  // the file is smaller than one read
+    for (uint32_t depth : options.queue_depths) {
+      if (options.evict_first) storage::evict_file_from_page_cache(path);
+      const uint64_t total = std::max<uint64_t>(options.bytes_per_point, 4ull * read_bytes * depth);
+      const uint64_t total_reads = (total + read_bytes - 1) / read_bytes;
+      const double gbps =
+          measure_point(*file, begin, end, start, read_bytes, depth, total_reads * read_bytes);
+      out.curve.push_back({read_bytes, depth, gbps});
+    }
+  }
+  if (out.curve.empty())
+    fail("{}: too small to measure read bandwidth ({} data bytes)", path, end - begin);
+  return out;
+}
+
+}  // namespace flashslim::planner

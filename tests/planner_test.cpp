@@ -1,0 +1,334 @@
+// Planner on synthetic profiles with known answers: residency policies,
+// partitioner, simulator, budget limits, and JSON round trips of profile.json
+// and plan.json (schema errors name the key; plans for another model or
+// budget are refused).
+#include "planner/planner.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "core/error.h"
+#include "model/model.h"
+#include "model/synthetic_model.h"
+#include "planner/explain.h"
+#include "planner/partitioner.h"
+#include "planner/plan.h"
+#include "planner/residency.h"
+#include "planner/simulator.h"
+
+namespace flashslim::planner {
+namespace {
+
+const std::string kOtherModel = std::string(FLASHSLIM_FIXTURES) + "/synth/tiny-llama-Q8_0.gguf";
+
+// An 8-layer Q8_0 model (6.7 MB) whose largest step is a small share of the
+// whole, so budgets between "two slots" and "everything resident" exist (the
+// 2-layer fixtures are dominated by their tied head).
+const std::string& streaming_model() {
+  static const std::string path = [] {
+    const std::string p = ::testing::TempDir() + "planner_test_8_layers.gguf";
+    SyntheticModelSpec spec;
+    spec.preset = find_model_preset("test-tiny");
+    spec.preset.n_layer = 8;
+    spec.preset.n_ff = 768;
+    spec.file_type = ModelFileType::Q8_0;
+    write_synthetic_model(spec, p, 1, 2, {});
+    return p;
+  }();
+  return path;
+}
+
+// A profile with `step_ms` compute per step and one flat bandwidth for every read.
+Profile synthetic_profile(const Model& model, double step_ms, double disk_gb_per_s) {
+  Profile p;
+  p.model = identify_model(model.file());
+  p.threads = 2;
+  p.compute_method = "synthetic";
+  for (const Step& s : model.schedule().steps) {
+    p.step_names.push_back(s.name());
+    p.step_weight_bytes.push_back(s.weight_bytes());
+  }
+  p.decode.batch = 1;
+  p.decode.passes = 1;
+  p.decode.step_ms.assign(p.step_names.size(), step_ms);
+  PassTiming prefill = p.decode;
+  prefill.batch = 32;
+  prefill.step_ms.assign(p.step_names.size(), step_ms * 8);
+  p.prefill.push_back(prefill);
+  p.storage.backend = "synthetic";
+  for (uint64_t size : {128ull << 10, 1ull << 20, 8ull << 20})
+    for (uint32_t qd : {1u, 8u}) p.storage.curve.push_back({size, qd, disk_gb_per_s});
+  p.memory_gb_per_s = 10;
+  p.memory_buffer_bytes = 1 << 20;
+  p.baseline_rss_bytes = 10 << 20;
+  p.machine = {{"cpu_model", "synthetic"}};
+  return p;
+}
+
+uint64_t matrix_bytes(const Model& model) {
+  uint64_t sum = 0;
+  for (const Matrix& m : schedule_matrices(model)) sum += m.info->nbytes;
+  return sum;
+}
+
+PlanRequest request(uint64_t budget, ResidencyPolicy policy = ResidencyPolicy::Balanced) {
+  PlanRequest r;
+  r.budget_bytes = budget;
+  r.policy = policy;
+  r.n_ctx = 64;
+  r.n_batch = 32;
+  r.profile_source = "synthetic";
+  return r;
+}
+
+// A budget between the minimum and all-resident: `share` of the way.
+uint64_t budget_between(const Model& model, const Profile& p, double share) {
+  const uint64_t lo = minimum_budget(model, p, request(0));
+  const uint64_t hi = lo + matrix_bytes(model);
+  return lo + static_cast<uint64_t>(share * (hi - lo));
+}
+
+TEST(PlannerResidency, BalancedKeepsTheSameShareOfEveryMatrix) {
+  const Model model(streaming_model());
+  const auto matrices = schedule_matrices(model);
+  const Residency r = choose_residency(matrices, ResidencyPolicy::Balanced,
+                                       FlexibleOrder::AttentionFirst, matrix_bytes(model) / 2);
+  EXPECT_LE(r.matrix_bytes, matrix_bytes(model) / 2);
+  EXPECT_GT(r.matrix_bytes, matrix_bytes(model) / 2 * 0.95);
+  const double share0 = double(r.rows_kept[0]) / matrices[0].info->rows();
+  for (size_t i = 0; i < matrices.size(); ++i)
+    EXPECT_NEAR(double(r.rows_kept[i]) / matrices[i].info->rows(), share0,
+                1.0 / matrices[i].info->rows() + 1e-9)
+        << matrices[i].info->name;
+}
+
+TEST(PlannerResidency, LayersKeepsWholeLayersFromTheFront) {
+  const Model model(streaming_model());
+  const auto matrices = schedule_matrices(model);
+  uint64_t layer0 = 0;
+  for (const Matrix& m : matrices)
+    if (m.layer == 0) layer0 += m.info->nbytes;
+  const Residency r =
+      choose_residency(matrices, ResidencyPolicy::Layers, FlexibleOrder::AttentionFirst, layer0);
+  for (size_t i = 0; i < matrices.size(); ++i)
+    EXPECT_EQ(r.rows_kept[i], matrices[i].layer == 0 ? matrices[i].info->rows() : 0)
+        << matrices[i].info->name;
+  EXPECT_EQ(r.matrix_bytes, layer0);
+}
+
+TEST(PlannerResidency, FlexibleKeepsItsFirstClassBeforeTheOther) {
+  const Model model(streaming_model());
+  const auto matrices = schedule_matrices(model);
+  uint64_t attention = 0;
+  for (const Matrix& m : matrices)
+    if (m.attention) attention += m.info->nbytes;
+  const Residency r = choose_residency(matrices, ResidencyPolicy::Flexible,
+                                       FlexibleOrder::AttentionFirst, attention);
+  for (size_t i = 0; i < matrices.size(); ++i)
+    EXPECT_EQ(r.rows_kept[i], matrices[i].attention ? matrices[i].info->rows() : 0)
+        << matrices[i].info->name;
+  const Residency ffn =
+      choose_residency(matrices, ResidencyPolicy::Flexible, FlexibleOrder::FfnFirst, attention);
+  for (size_t i = 0; i < matrices.size(); ++i)
+    if (matrices[i].attention) EXPECT_EQ(ffn.rows_kept[i], 0) << matrices[i].info->name;
+}
+
+TEST(PlannerSimulator, KnownAnswers) {
+  // Two chunks of 10 ms reads, four 1 ms steps: disk bound at 20 ms per pass.
+  std::vector<Chunk> chunks(2);
+  chunks[0] = {0, 0, 1, {}, 1, 0};
+  chunks[1] = {1, 2, 3, {}, 1, 1};
+  SimulationInput in;
+  in.chunks = &chunks;
+  in.chunk_io_ms = {10, 10};
+  in.step_ms = {1, 1, 1, 1};
+  in.n_slots = 2;
+  in.window = 1;
+  SimulationResult r = simulate(in);
+  EXPECT_NEAR(r.pass_ms, 20, 1e-9);
+  EXPECT_NEAR(r.first_pass_ms, 22,
+              1e-9);  // read 0 (10), its steps (2) under read 1, read 1 ends at 20, its steps
+  EXPECT_NEAR(r.stall_ms, 16,
+              1e-9);  // each chunk's 2 ms of compute hides 2 of its successor's 10 ms
+  // Compute bound: reads of 1 ms under 10 ms steps, two slots hide them all.
+  in.chunk_io_ms = {1, 1};
+  in.step_ms = {10, 10, 10, 10};
+  r = simulate(in);
+  EXPECT_NEAR(r.pass_ms, 40, 1e-9);
+  EXPECT_NEAR(r.stall_ms, 0, 1e-9);
+  // One slot: no overlap at all, every read waits for the previous release.
+  in.n_slots = 1;
+  r = simulate(in);
+  EXPECT_NEAR(r.pass_ms, 42, 1e-9);
+}
+
+TEST(PlannerPartitioner, MergesStepsOnlyWhenTheirReadHidesUnderCompute) {
+  const Model model(streaming_model());
+  const auto matrices = schedule_matrices(model);
+  const Residency none =
+      choose_residency(matrices, ResidencyPolicy::Balanced, FlexibleOrder::AttentionFirst, 0);
+  const auto parts = streamed_parts(model, matrices, none);
+  PartitionInput in;
+  in.parts = &parts;
+  in.slot_bytes = 64ull << 20;
+  const std::vector<double> slow(parts.size(), 1000.0), fast(parts.size(), 1e-6);
+  in.io_ms = [](uint64_t bytes) { return bytes * 1e-6; };  // 1 GB/s
+  in.compute_ms = &fast;
+  const auto io_bound = partition(in, 2);
+  EXPECT_EQ(io_bound.size(), parts.size());  // every step its own chunk
+  in.compute_ms = &slow;
+  const auto compute_bound = partition(in, 2);
+  EXPECT_LT(compute_bound.size(), io_bound.size());
+  for (const Chunk& c : compute_bound) {
+    EXPECT_LE(chunk_read_bytes(c.parts), in.slot_bytes);
+    EXPECT_EQ(c.slot, c.id % 2);
+  }
+  in.slot_bytes = min_slot_bytes(parts) - 1;
+  EXPECT_THROW(partition(in, 2), Error);
+}
+
+TEST(Planner, TwiceFasterDiskHalvesStreamedTime) {
+  const Model model(streaming_model());
+  const Profile slow = synthetic_profile(model, 1e-4, 0.5);
+  const Profile fast = synthetic_profile(model, 1e-4, 1.0);
+  const uint64_t budget = budget_between(model, slow, 0.3);
+  const Plan a = make_plan(model, slow, request(budget));
+  const Plan b = make_plan(model, fast, request(budget));
+  ASSERT_GT(a.streamed_bytes_per_token, 0u);
+  EXPECT_EQ(a.streamed_bytes_per_token, b.streamed_bytes_per_token);
+  EXPECT_NEAR(b.decode.timeline.io_ms, a.decode.timeline.io_ms / 2, 1e-9);
+  EXPECT_NEAR(b.decode.timeline.pass_ms / a.decode.timeline.pass_ms, 0.5, 0.02);
+}
+
+TEST(Planner, BudgetBelowTheMinimumIsRejectedWithTheMinimum) {
+  const Model model(streaming_model());
+  const Profile p = synthetic_profile(model, 0.01, 1.0);
+  const uint64_t minimum = minimum_budget(model, p, request(0));
+  EXPECT_NO_THROW(make_plan(model, p, request(minimum)));
+  try {
+    make_plan(model, p, request(minimum - 1));
+    FAIL() << "a budget below the minimum was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(std::to_string(minimum)), std::string::npos) << e.what();
+  }
+}
+
+TEST(Planner, PlansFitTheBudgetAndTheRuntimeAcceptsThem) {
+  const Model model(streaming_model());
+  const Profile p = synthetic_profile(model, 0.01, 1.0);
+  for (ResidencyPolicy policy :
+       {ResidencyPolicy::Balanced, ResidencyPolicy::Flexible, ResidencyPolicy::Layers}) {
+    for (double share : {0.0, 0.25, 0.5, 0.75, 1.0}) {
+      const uint64_t budget = budget_between(model, p, share);
+      const Plan plan = make_plan(model, p, request(budget, policy));
+      SCOPED_TRACE(fmt::format("{} at {}", residency_policy_name(policy), share));
+      EXPECT_LE(plan.memory.total(), budget);
+      for (const Chunk& c : plan.decode.chunks)
+        EXPECT_LE(chunk_read_bytes(c.parts), plan.slot_bytes);
+      EXPECT_NO_THROW(validate_stream_plan(to_stream_plan(plan), model));
+      EXPECT_GT(plan.decode.tokens_per_s(), 0);
+      EXPECT_LE(plan.decode.tokens_per_s(), plan.bound_tokens_per_s * 1.0001);
+    }
+  }
+}
+
+TEST(Planner, MoreBudgetNeverPredictsSlowerDecode) {
+  const Model model(streaming_model());
+  const Profile p = synthetic_profile(model, 0.01, 1.0);
+  double previous = 0;
+  for (double share : {0.0, 0.2, 0.4, 0.6, 0.8, 1.0}) {
+    const Plan plan = make_plan(model, p, request(budget_between(model, p, share)));
+    EXPECT_GE(plan.decode.tokens_per_s(), previous * 0.999) << share;
+    previous = plan.decode.tokens_per_s();
+  }
+}
+
+TEST(Planner, EvaluatingItsOwnStreamPlanGivesTheSamePrediction) {
+  const Model model(streaming_model());
+  const Profile p = synthetic_profile(model, 0.01, 1.0);
+  const PlanRequest r = request(budget_between(model, p, 0.5));
+  const Plan plan = make_plan(model, p, r);
+  const Plan again = evaluate_stream_plan(model, p, to_stream_plan(plan), r);
+  EXPECT_DOUBLE_EQ(again.decode.tokens_per_s(), plan.decode.tokens_per_s());
+  EXPECT_EQ(again.memory.total(), plan.memory.total());
+}
+
+TEST(PlannerJson, ProfileRoundTrips) {
+  const Model model(streaming_model());
+  const Profile p = synthetic_profile(model, 0.25, 1.5);
+  const nlohmann::json j = to_json(p);
+  EXPECT_EQ(to_json(profile_from_json(j, "profile.json")), j);
+}
+
+TEST(PlannerJson, PlanRoundTripsAndExplains) {
+  const Model model(streaming_model());
+  const Profile p = synthetic_profile(model, 0.01, 1.0);
+  const PlanRequest r = request(budget_between(model, p, 0.5), ResidencyPolicy::Flexible);
+  const Plan plan = make_plan(model, p, r);
+  const nlohmann::json j = to_json(plan);
+  EXPECT_EQ(to_json(plan_from_json(j, "plan.json")), j);
+  EXPECT_NE(plan.residency_reason.find("attention first"), std::string::npos)
+      << plan.residency_reason;
+  const std::string text = explain_plan(plan, model, p, r);
+  EXPECT_NE(text.find("binding resource"), std::string::npos) << text;
+  EXPECT_NE(text.find("+50%"), std::string::npos) << text;
+}
+
+TEST(PlannerJson, SchemaErrorsNameTheKey) {
+  const Model model(streaming_model());
+  const Profile p = synthetic_profile(model, 0.01, 1.0);
+  const nlohmann::json good = to_json(make_plan(model, p, request(budget_between(model, p, 0.5))));
+  auto error_of = [](const nlohmann::json& j) {
+    try {
+      plan_from_json(j, "plan.json");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  nlohmann::json j = good;
+  j.erase("budget_bytes");
+  EXPECT_EQ(error_of(j), "plan.json: key 'budget_bytes': missing");
+  j = good;
+  j["cmt"]["decode"]["chunks"][0]["slot"] = "zero";
+  EXPECT_NE(error_of(j).find("'cmt.decode.chunks[0].slot'"), std::string::npos) << error_of(j);
+  j = good;
+  j["format_version"] = 99;
+  EXPECT_NE(error_of(j).find("version 99"), std::string::npos) << error_of(j);
+  nlohmann::json profile = to_json(p);
+  profile["storage"]["curve"][1].erase("gb_per_s");
+  try {
+    profile_from_json(profile, "profile.json");
+    FAIL() << "a profile without gb_per_s was accepted";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "profile.json: key 'storage.curve[1].gb_per_s': missing");
+  }
+}
+
+TEST(PlannerJson, PlansForAnotherModelOrBudgetAreRefused) {
+  const Model model(streaming_model());
+  const Model other(kOtherModel);
+  const Profile p = synthetic_profile(model, 0.01, 1.0);
+  const uint64_t budget = budget_between(model, p, 0.5);
+  const Plan plan = make_plan(model, p, request(budget));
+  EXPECT_NO_THROW(check_plan_matches(plan, "plan.json", identify_model(model.file()), budget));
+  try {
+    check_plan_matches(plan, "plan.json", identify_model(other.file()), budget);
+    FAIL() << "a plan for another model was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("another model: file size"), std::string::npos)
+        << e.what();
+  }
+  try {
+    check_plan_matches(plan, "plan.json", identify_model(model.file()), budget + 4096);
+    FAIL() << "a plan for another budget was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(std::to_string(budget)), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(make_plan(other, p, request(budget)), Error);  // profile of another model
+}
+
+}  // namespace
+}  // namespace flashslim::planner
