@@ -126,28 +126,37 @@ struct Candidate {
   uint64_t total = 0;  // peak memory
 };
 
+// A family of plans: one policy (and flexible order), slot count, and
+// whether the head is capped to stream no more than a layer step.
+struct Shape {
+  ResidencyPolicy policy;
+  FlexibleOrder order;
+  int32_t n_slots;
+  bool cap_head;
+};
+
 Candidate candidate_at(const Model& model, const std::vector<Matrix>& matrices,
-                       const FixedMemory& fixed, ResidencyPolicy policy, FlexibleOrder order,
-                       int32_t n_slots, uint64_t resident) {
+                       const FixedMemory& fixed, const Shape& shape, uint64_t resident) {
   Candidate c;
-  c.residency = choose_residency(matrices, policy, order, resident);
+  c.residency = choose_residency(matrices, shape.policy, shape.order, resident);
+  if (shape.cap_head) cap_streaming_at_layer_steps(matrices, c.residency);
+  const int32_t n_slots = shape.n_slots;
   c.parts = streamed_parts(model, matrices, c.residency);
   c.slot_bytes = storage::align_up(min_slot_bytes(c.parts), kStreamReadAlignment);
   c.total = fixed.total() + c.residency.matrix_bytes + n_slots * c.slot_bytes;
   return c;
 }
 
-// The most resident bytes with which `n_slots` slots still fit the budget,
+// The most resident bytes with which the shape still fits the budget,
 // or nullopt if none does. Peak memory is not monotonic in resident bytes
 // (keeping rows also shrinks the slots), so a coarse scan from the top
 // finds the highest feasible region and bisection refines its upper edge.
 std::optional<Candidate> best_fit(const Model& model, const std::vector<Matrix>& matrices,
-                                  const FixedMemory& fixed, ResidencyPolicy policy,
-                                  FlexibleOrder order, int32_t n_slots, uint64_t matrix_total,
-                                  uint64_t budget) {
+                                  const FixedMemory& fixed, const Shape& shape,
+                                  uint64_t matrix_total, uint64_t budget) {
   constexpr int kGrid = 64;
   auto fits = [&](uint64_t r) {
-    return candidate_at(model, matrices, fixed, policy, order, n_slots, r).total <= budget;
+    return candidate_at(model, matrices, fixed, shape, r).total <= budget;
   };
   for (int g = kGrid; g >= 0; --g) {
     const uint64_t r = matrix_total / kGrid * g;
@@ -157,7 +166,7 @@ std::optional<Candidate> best_fit(const Model& model, const std::vector<Matrix>&
       const uint64_t mid = lo + (hi - lo) / 2;
       (fits(mid) ? lo : hi) = mid;
     }
-    return candidate_at(model, matrices, fixed, policy, order, n_slots, lo);
+    return candidate_at(model, matrices, fixed, shape, lo);
   }
   return std::nullopt;
 }
@@ -194,9 +203,12 @@ uint64_t minimum_budget(const Model& model, const Profile& profile, const PlanRe
   for (const Matrix& m : matrices) matrix_total += m.info->nbytes;
   // Two slots (one in use, one filling) at the least, with nothing kept, or
   // everything kept and no slots, whichever is smaller.
-  const Candidate none = candidate_at(model, matrices, fixed, ResidencyPolicy::Balanced,
-                                      FlexibleOrder::AttentionFirst, 2, 0);
-  return std::min(none.total, fixed.total() + matrix_total);
+  uint64_t least = fixed.total() + matrix_total;
+  for (bool cap_head : {false, true}) {
+    const Shape two_slots{ResidencyPolicy::Balanced, FlexibleOrder::AttentionFirst, 2, cap_head};
+    least = std::min(least, candidate_at(model, matrices, fixed, two_slots, 0).total);
+  }
+  return least;
 }
 
 Plan make_plan(const Model& model, const Profile& profile, const PlanRequest& request) {
@@ -222,27 +234,29 @@ Plan make_plan(const Model& model, const Profile& profile, const PlanRequest& re
   std::optional<Plan> best;
   std::map<FlexibleOrder, double> best_by_order;
   for (FlexibleOrder order : orders) {
-    for (int32_t n_slots : kSlotCounts) {
-      const auto c = best_fit(model, matrices, fixed, request.policy, order, n_slots, matrix_total,
-                              request.budget_bytes);
-      if (!c) continue;
-      PartitionInput in;
-      in.parts = &c->parts;
-      in.compute_ms = &profile.decode.step_ms;
-      in.io_ms = [&](uint64_t bytes) { return io_ms(profile, bytes); };
-      in.slot_bytes = c->slot_bytes;
-      Plan trial = p;
-      trial.decode.chunks = partition(in, n_slots);
-      trial.n_slots = n_slots;
-      trial.slot_bytes = c->slot_bytes;
-      trial.window = n_slots - 1;
-      trial.resident = resident_rows(model, matrices, c->residency.rows_kept);
-      trial.residency_reason = c->residency.reason;
-      predict(model, profile, fixed, trial);
-      const double tps = trial.decode.tokens_per_s();
-      best_by_order[order] = std::max(best_by_order[order], tps);
-      // Prefer fewer slots unless more are clearly (>1%) faster.
-      if (!best || tps > best->decode.tokens_per_s() * 1.01) best = std::move(trial);
+    for (bool cap_head : {false, true}) {
+      for (int32_t n_slots : kSlotCounts) {
+        const auto c = best_fit(model, matrices, fixed, {request.policy, order, n_slots, cap_head},
+                                matrix_total, request.budget_bytes);
+        if (!c) continue;
+        PartitionInput in;
+        in.parts = &c->parts;
+        in.compute_ms = &profile.decode.step_ms;
+        in.io_ms = [&](uint64_t bytes) { return io_ms(profile, bytes); };
+        in.slot_bytes = c->slot_bytes;
+        Plan trial = p;
+        trial.decode.chunks = partition(in, n_slots);
+        trial.n_slots = n_slots;
+        trial.slot_bytes = c->slot_bytes;
+        trial.window = n_slots - 1;
+        trial.resident = resident_rows(model, matrices, c->residency.rows_kept);
+        trial.residency_reason = c->residency.reason;
+        predict(model, profile, fixed, trial);
+        const double tps = trial.decode.tokens_per_s();
+        best_by_order[order] = std::max(best_by_order[order], tps);
+        // Prefer fewer slots unless more are clearly (>1%) faster.
+        if (!best || tps > best->decode.tokens_per_s() * 1.01) best = std::move(trial);
+      }
     }
   }
   if (!best)

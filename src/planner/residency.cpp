@@ -1,6 +1,7 @@
 #include "planner/residency.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "core/error.h"
@@ -125,6 +126,32 @@ Residency choose_residency(const std::vector<Matrix>& matrices, ResidencyPolicy 
     }
   }
   return r;
+}
+
+void cap_streaming_at_layer_steps(const std::vector<Matrix>& matrices, Residency& r) {
+  std::map<int32_t, uint64_t> streamed;  // by step
+  for (size_t i = 0; i < matrices.size(); ++i)
+    streamed[matrices[i].step] +=
+        kept_bytes(matrices[i], matrices[i].info->rows() - r.rows_kept[i]);
+  uint64_t layer_most = 0;
+  for (const Matrix& m : matrices)
+    if (m.layer >= 0) layer_most = std::max(layer_most, streamed[m.step]);
+  uint64_t added = 0;
+  for (size_t i = 0; i < matrices.size(); ++i) {
+    uint64_t& step_bytes = streamed[matrices[i].step];
+    if (matrices[i].layer >= 0 || step_bytes <= layer_most) continue;
+    const uint64_t row_bytes = matrices[i].info->row_bytes();
+    const int64_t extra = std::min<int64_t>(matrices[i].info->rows() - r.rows_kept[i],
+                                            (step_bytes - layer_most + row_bytes - 1) / row_bytes);
+    r.rows_kept[i] += extra;
+    step_bytes -= std::min(step_bytes, extra * row_bytes);
+    added += extra * row_bytes;
+  }
+  if (added == 0) return;
+  r.matrix_bytes += added;
+  r.reason +=
+      fmt::format("; the head keeps {:.1f} MiB more so it streams no more than a layer step",
+                  added / 1048576.0);
 }
 
 }  // namespace flashslim::planner

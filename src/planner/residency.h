@@ -39,6 +39,11 @@ struct Residency {
   std::string reason;                                   // one line: the policy and what it kept
 };
 
+// Keeps more rows of any step that would stream more than the largest layer
+// step (usually the output head), so that the slots, which hold one step
+// whole, are sized by the layers. Adds to matrix_bytes and the reason.
+void cap_streaming_at_layer_steps(const std::vector<Matrix>& matrices, Residency& residency);
+
 // Keeps at most `bytes` of matrix rows under `policy`.
 Residency choose_residency(const std::vector<Matrix>& matrices, ResidencyPolicy policy,
                            FlexibleOrder order, uint64_t bytes);
