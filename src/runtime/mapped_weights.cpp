@@ -1,6 +1,14 @@
 #include "runtime/mapped_weights.h"
 
+#include <sys/mman.h>
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "core/error.h"
+#include "gguf/tensor_class.h"
+#include "storage/storage.h"
 
 namespace flashslim {
 
@@ -9,9 +17,30 @@ void dequantize_row(const gguf::TensorInfo& table, const uint8_t* table_data, in
   type_traits(table.type).to_float(table_data + row * table.row_bytes(), out, table.cols());
 }
 
-MappedWeights::MappedWeights(const Model& model, const storage::Storage& storage)
-    : model_(model), base_(storage.map()) {
+MappedWeights::MappedWeights(const Model& model, const storage::Storage& storage, Kind kind,
+                             bool lock_memory)
+    : model_(model), storage_(storage), base_(storage.map()), kind_(kind) {
   if (!base_) fail("internal: MappedWeights needs a mapped storage ({})", storage.description());
+  if (lock_memory) {
+    if (mlock(base_, storage.size()) != 0)
+      fail(
+          "cannot mlock the {} bytes of {}: {} (raise RLIMIT_MEMLOCK with `ulimit -l unlimited`, "
+          "run with CAP_IPC_LOCK, or pass --no-mlock)",
+          storage.size(), storage.path(), std::strerror(errno));
+    locked_ = true;
+  }
+}
+
+WeightStats MappedWeights::stats() const {
+  WeightStats s;
+  s.storage = storage_.description();
+  s.mlock_ok = locked_;
+  if (kind_ == Kind::Loaded) {
+    s.resident_bytes = storage_.size();
+    for (const gguf::TensorInfo& t : model_.file().tensors)
+      s.resident_by_class[gguf::tensor_class_name(gguf::classify(t.name))] += t.nbytes;
+  }
+  return s;
 }
 
 StepWeights MappedWeights::acquire(int32_t step_index) {

@@ -3,15 +3,21 @@
 // whole file read in (resident) or mmap'ed (pages fault in from the file on
 // first touch, as llama.cpp does by default). acquire() is pointer arithmetic.
 #include "model/model.h"
-#include "model/weight_access.h"
+#include "runtime/weight_stats.h"
 #include "storage/storage.h"
 
 namespace flashslim {
 
-class MappedWeights : public WeightAccess {
+class MappedWeights final : public RuntimeWeights {
  public:
+  enum class Kind {
+    Loaded,  // the file was read into memory (resident mode)
+    Mapped,  // the file is mmap'ed (pages fault in)
+  };
   // REQUIRES: storage.map() != nullptr; `model` and `storage` outlive this.
-  MappedWeights(const Model& model, const storage::Storage& storage);
+  // lock_memory: mlock the whole file's memory; failure is an Error naming
+  // RLIMIT_MEMLOCK.
+  MappedWeights(const Model& model, const storage::Storage& storage, Kind kind, bool lock_memory);
 
   void begin_pass(int32_t) override {}
   StepWeights acquire(int32_t step_index) override;
@@ -19,10 +25,14 @@ class MappedWeights : public WeightAccess {
   void gather_rows(const gguf::TensorInfo& table, std::span<const int32_t> ids,
                    float* out) override;
   void end_pass() override {}
+  WeightStats stats() const override;
 
  private:
   const Model& model_;
+  const storage::Storage& storage_;
   const uint8_t* base_;
+  Kind kind_;
+  bool locked_ = false;
 };
 
 // Converts row `row` of `table`, whose bytes start at `table_data`, to floats.

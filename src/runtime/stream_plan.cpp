@@ -33,6 +33,11 @@ uint64_t chunk_read_bytes(const std::vector<TensorRows>& parts) {
   return layout_reads(parts, kStreamReadAlignment, kStreamReadAlignment).buffer_bytes;
 }
 
+uint64_t plan_memory_bytes(const StreamPlan& plan) {
+  const uint64_t slots = plan.chunks.empty() ? 0 : plan.slot_bytes * plan.n_slots;
+  return chunk_read_bytes(plan.resident) + slots;
+}
+
 namespace {
 
 // Where the step that reads each tensor is, by tensor name.

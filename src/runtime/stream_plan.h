@@ -72,6 +72,10 @@ struct StreamPlan {
 // kStreamReadAlignment; parts whose widened ranges touch share one read).
 uint64_t chunk_read_bytes(const std::vector<TensorRows>& parts);
 
+// Memory the plan's weights take: the resident rows laid out for aligned
+// reads, plus n_slots * slot_bytes.
+uint64_t plan_memory_bytes(const StreamPlan& plan);
+
 // Throws Error naming the first rule above the plan breaks for `model`
 // (tensor, rows, chunk id), e.g. "stream plan: blk.3.attn_q.weight rows
 // 0..2048 covered twice".

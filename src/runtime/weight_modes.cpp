@@ -1,31 +1,108 @@
 #include "runtime/weight_modes.h"
 
 #include "core/error.h"
+#include "runtime/auto_planner.h"
 #include "runtime/mapped_weights.h"
+#include "runtime/streaming_weights.h"
 
 namespace flashslim {
 
 const char* weight_mode_name(WeightMode mode) {
   switch (mode) {
-    case WeightMode::Resident: return "resident";
-    case WeightMode::Mmap: return "mmap";
+    case WeightMode::Auto:
+      return "auto";
+    case WeightMode::Resident:
+      return "resident";
+    case WeightMode::Mmap:
+      return "mmap";
+    case WeightMode::Sync:
+      return "sync";
+    case WeightMode::Stream:
+      return "stream";
   }
   return "?";
 }
 
 WeightMode parse_weight_mode(std::string_view name) {
-  for (WeightMode m : {WeightMode::Resident, WeightMode::Mmap})
+  for (WeightMode m : {WeightMode::Auto, WeightMode::Resident, WeightMode::Mmap, WeightMode::Sync,
+                       WeightMode::Stream})
     if (name == weight_mode_name(m)) return m;
-  fail("--mode '{}': expected resident or mmap", name);
+  fail("--mode '{}': expected auto, resident, mmap, sync or stream", name);
+}
+
+namespace {
+
+void refuse_below(uint64_t budget, uint64_t minimum, const MemoryBreakdown& need,
+                  const char* what) {
+  if (budget >= minimum) return;
+  fail("--budget {} bytes ({}): below the minimum of {} bytes ({}) for {}: {}", budget,
+       format_bytes(budget), minimum, format_bytes(minimum), what, need.describe());
+}
+
+}  // namespace
+
+OpenedWeights open_weights(const Model& model, const WeightOptions& options,
+                           const MemoryBreakdown& fixed) {
+  OpenedWeights w;
+  w.memory = fixed;
+  const uint64_t file_bytes = model.file().file_size;
+  if (options.budget) w.budget_bytes = options.budget->resolve(file_bytes);
+  const std::optional<uint64_t> budget = w.budget_bytes;
+  w.mode = options.mode;
+  if (w.mode == WeightMode::Auto)
+    w.mode = !budget || fixed.fixed() + file_bytes <= *budget ? WeightMode::Resident
+                                                              : WeightMode::Stream;
+  const std::string& path = model.file().path;
+  switch (w.mode) {
+    case WeightMode::Auto:
+    case WeightMode::Resident: {
+      w.memory.weights = file_bytes;
+      if (budget) refuse_below(*budget, w.memory.total(), w.memory, "resident mode");
+      w.storage = storage::open_storage(path, storage::StorageKind::WholeFile);
+      w.access = std::make_unique<MappedWeights>(model, *w.storage, MappedWeights::Kind::Loaded,
+                                                 options.mlock.value_or(false));
+      break;
+    }
+    case WeightMode::Mmap: {
+      // The page cache holds the weights; the kernel, not the budget, decides.
+      if (budget) refuse_below(*budget, fixed.fixed(), w.memory, "mmap mode");
+      w.storage = storage::open_storage(path, storage::StorageKind::Mmap);
+      w.access =
+          std::make_unique<MappedWeights>(model, *w.storage, MappedWeights::Kind::Mapped, false);
+      break;
+    }
+    case WeightMode::Sync:
+    case WeightMode::Stream: {
+      uint64_t weight_bytes = UINT64_MAX;
+      if (budget) {
+        MemoryBreakdown need = fixed;
+        need.weights = min_streaming_bytes(model, options.policy);
+        refuse_below(*budget, need.total(), need,
+                     fmt::format("{} mode", weight_mode_name(w.mode)).c_str());
+        weight_bytes = *budget - fixed.fixed();
+      }
+      StreamPlan plan = plan_streaming(model, weight_bytes, options.policy);
+      plan.budget_bytes = budget.value_or(0);
+      w.memory.weights = plan_memory_bytes(plan);
+      w.storage = storage::open_storage(path, storage::StorageKind::UringDirect);
+      StreamingOptions so;
+      so.prefetch = w.mode == WeightMode::Stream;
+      so.mlock = options.mlock.value_or(true);
+      w.access = std::make_unique<StreamingWeights>(model, *w.storage, plan, so);
+      w.plan = std::move(plan);
+      break;
+    }
+  }
+  return w;
 }
 
 OpenedWeights open_weights(const Model& model, WeightMode mode) {
-  OpenedWeights w;
-  const auto kind = mode == WeightMode::Resident ? storage::StorageKind::WholeFile
-                                                 : storage::StorageKind::Mmap;
-  w.storage = storage::open_storage(model.file().path, kind);
-  w.access = std::make_unique<MappedWeights>(model, *w.storage);
-  return w;
+  if (mode != WeightMode::Resident && mode != WeightMode::Mmap)
+    fail("internal: open_weights without options supports resident and mmap, not {}",
+         weight_mode_name(mode));
+  WeightOptions options;
+  options.mode = mode;
+  return open_weights(model, options, MemoryBreakdown{});
 }
 
 }  // namespace flashslim

@@ -1,0 +1,139 @@
+#include "runtime/auto_planner.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "planner/partitioner.h"
+#include "planner/residency.h"
+
+namespace flashslim {
+
+namespace {
+
+struct Candidate {
+  StreamPlan plan;
+  uint64_t memory = 0;
+};
+
+// Lets the head's matrices stream at most `cap` bytes of aligned reads by
+// keeping more of their leading rows resident.
+void shave_head(const std::vector<planner::Matrix>& matrices, planner::Residency& residency,
+                uint64_t cap) {
+  uint64_t left = cap;
+  for (size_t i = 0; i < matrices.size(); ++i) {
+    if (matrices[i].layer >= 0) continue;
+    const gguf::TensorInfo& t = *matrices[i].info;
+    const uint64_t room = left > 2 * kStreamReadAlignment ? left - 2 * kStreamReadAlignment : 0;
+    const int64_t streamed = std::min<int64_t>(t.rows() - residency.rows_kept[i],
+                                               static_cast<int64_t>(room / t.row_bytes()));
+    residency.rows_kept[i] = t.rows() - streamed;
+    left -= std::min<uint64_t>(left, streamed * t.row_bytes() + 2 * kStreamReadAlignment);
+  }
+}
+
+Candidate build(const Model& model, const std::vector<planner::Matrix>& matrices,
+                ResidencyPolicy policy, planner::FlexibleOrder order, uint64_t keep) {
+  const auto& steps = model.schedule().steps;
+  planner::Residency residency = planner::choose_residency(matrices, policy, order, keep);
+  auto parts = planner::streamed_parts(model, matrices, residency);
+  uint64_t cap = kMinSlotBytes;
+  for (size_t s = 0; s < steps.size(); ++s)
+    if (steps[s].kind != StepKind::Head) cap = std::max(cap, chunk_read_bytes(parts[s]));
+  shave_head(matrices, residency, cap);
+  parts = planner::streamed_parts(model, matrices, residency);
+
+  Candidate c;
+  StreamPlan& plan = c.plan;
+  plan.policy = policy;
+  for (const gguf::TensorInfo* t : planner::schedule_vectors(model))
+    plan.resident.push_back({t->name, 0, t->rows(), t->offset, t->nbytes});
+  for (size_t i = 0; i < matrices.size(); ++i) {
+    const gguf::TensorInfo& t = *matrices[i].info;
+    if (residency.rows_kept[i] > 0)
+      plan.resident.push_back(
+          {t.name, 0, residency.rows_kept[i], t.offset, residency.rows_kept[i] * t.row_bytes()});
+  }
+  // Consecutive steps merged into one chunk while their reads fit a slot.
+  for (size_t s = 0; s < steps.size(); ++s) {
+    if (parts[s].empty()) continue;
+    if (!plan.chunks.empty()) {
+      Chunk& last = plan.chunks.back();
+      std::vector<TensorRows> merged = last.parts;
+      merged.insert(merged.end(), parts[s].begin(), parts[s].end());
+      if (chunk_read_bytes(merged) <= cap) {
+        last.parts = std::move(merged);
+        last.last_step = static_cast<int32_t>(s);
+        continue;
+      }
+    }
+    Chunk chunk;
+    chunk.id = static_cast<int32_t>(plan.chunks.size());
+    chunk.first_step = chunk.last_step = static_cast<int32_t>(s);
+    chunk.parts = parts[s];
+    plan.chunks.push_back(std::move(chunk));
+  }
+  for (Chunk& chunk : plan.chunks) {
+    chunk.bytes = 0;
+    for (const TensorRows& p : chunk.parts) chunk.bytes += p.bytes;
+    plan.slot_bytes = std::max(plan.slot_bytes, chunk_read_bytes(chunk.parts));
+  }
+  if (!plan.chunks.empty()) plan.n_slots = 1 + kPrefetchSlots;
+  c.memory = plan_memory_bytes(plan);
+  return c;
+}
+
+void finish(StreamPlan& plan, uint64_t weight_bytes) {
+  if (!plan.chunks.empty()) {
+    const uint64_t used = plan_memory_bytes(plan);
+    const uint64_t extra = weight_bytes > used ? (weight_bytes - used) / plan.slot_bytes : 0;
+    plan.n_slots = static_cast<int32_t>(
+        std::min<uint64_t>(kMaxSlots, static_cast<uint64_t>(plan.n_slots) + extra));
+  }
+  plan.window = std::max(0, plan.n_slots - 1);
+  for (Chunk& chunk : plan.chunks) chunk.slot = chunk.id % plan.n_slots;
+}
+
+planner::FlexibleOrder flexible_order(const std::vector<planner::Matrix>& matrices,
+                                      uint64_t weight_bytes) {
+  uint64_t total = 0;
+  for (const auto& m : matrices) total += m.info->nbytes;
+  // FlexInfer: with much memory keep the large FFN tensors, with little the attention ones.
+  return weight_bytes >= total / 2 ? planner::FlexibleOrder::FfnFirst
+                                   : planner::FlexibleOrder::AttentionFirst;
+}
+
+}  // namespace
+
+uint64_t min_streaming_bytes(const Model& model, ResidencyPolicy policy) {
+  const auto matrices = planner::schedule_matrices(model);
+  return build(model, matrices, policy, planner::FlexibleOrder::AttentionFirst, 0).memory;
+}
+
+StreamPlan plan_streaming(const Model& model, uint64_t weight_bytes, ResidencyPolicy policy) {
+  const auto matrices = planner::schedule_matrices(model);
+  const planner::FlexibleOrder order = flexible_order(matrices, weight_bytes);
+  Candidate best = build(model, matrices, policy, order, 0);
+  if (best.memory > weight_bytes)
+    fail(
+        "{}: streaming needs at least {} bytes for weights (vectors, the head's resident rows "
+        "and {} slots of {} bytes); {} bytes are left for them",
+        model.file().path, best.memory, best.plan.n_slots, best.plan.slot_bytes, weight_bytes);
+  uint64_t lo = 0, hi = 0;
+  for (const auto& m : matrices) hi += m.info->nbytes;
+  // Largest kept bytes whose plan fits: memory grows with `keep` except where
+  // the head's shaving absorbs it, so search and keep the best fitting one.
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo + 1) / 2;
+    Candidate c = build(model, matrices, policy, order, mid);
+    if (c.memory <= weight_bytes) {
+      lo = mid;
+      best = std::move(c);
+    } else {
+      hi = mid - 1;
+    }
+  }
+  finish(best.plan, weight_bytes);
+  return best.plan;
+}
+
+}  // namespace flashslim
