@@ -100,6 +100,7 @@ nlohmann::json to_json(const MemoryUse& m, uint64_t budget) {
   return {{"resident_weights", m.resident_weights},
           {"slots", m.slots},
           {"forward", m.forward},
+          {"scratch", m.scratch},
           {"overhead", m.overhead},
           {"peak", m.total()},
           {"budget", budget}};
@@ -219,6 +220,7 @@ Plan plan_from_json(const nlohmann::json& value, const std::string& file) {
   p.memory.resident_weights = memory.u64("resident_weights");
   p.memory.slots = memory.u64("slots");
   p.memory.forward = memory.u64("forward");
+  p.memory.scratch = memory.u64("scratch");
   p.memory.overhead = memory.u64("overhead");
   if (p.memory.total() > p.budget_bytes)
     memory.fail_at(

@@ -20,11 +20,12 @@ inline constexpr int64_t kPlanFormatVersion = 1;
 
 // Everything the process holds at its peak, by category.
 struct MemoryUse {
-  uint64_t resident_weights = 0;  // kept matrix rows and all vectors
+  uint64_t resident_weights = 0;  // kept matrix rows and all vectors, laid out for aligned reads
   uint64_t slots = 0;             // n_slots x slot_bytes
   uint64_t forward = 0;           // KV cache, activations, scratch (Forward::memory_bytes)
+  uint64_t scratch = 0;           // logits and sampler buffers
   uint64_t overhead = 0;          // process baseline (code, tokenizer, index) + margin
-  uint64_t total() const { return resident_weights + slots + forward + overhead; }
+  uint64_t total() const { return resident_weights + slots + forward + scratch + overhead; }
 };
 
 // What the forward pass needs besides weights: the options its memory and

@@ -26,23 +26,28 @@ RunShape run_shape(const Model& model, const Profile& profile, const PlanRequest
   return s;
 }
 
-// Memory that does not depend on the plan: forward pass buffers, process
-// overhead, and the always-resident vectors (counted with resident weights).
-struct FixedMemory {
-  uint64_t forward = 0, overhead = 0, vectors = 0;
-  uint64_t total() const { return forward + overhead + vectors; }
-};
-
-FixedMemory fixed_memory(const Model& model, const Profile& profile, const RunShape& shape) {
+// Memory that does not depend on the plan, by the runtime's accounting
+// (fixed_memory), with the process baseline taken from the profile: this
+// process is not the one that will run.
+MemoryBreakdown fixed_memory_for(const Model& model, const Profile& profile,
+                                 const RunShape& shape) {
   ForwardOptions fo;
   fo.n_ctx = shape.n_ctx;
   fo.n_batch = shape.n_batch;
   fo.kv_type = parse_kv_type(shape.kv_type);
-  FixedMemory m;
-  m.forward = Forward::memory_bytes(model.hparams(), fo, shape.threads);
-  m.overhead = profile.baseline_rss_bytes + kOverheadMarginBytes;
-  for (const gguf::TensorInfo* t : schedule_vectors(model)) m.vectors += t->nbytes;
+  MemoryBreakdown m = fixed_memory(model, fo, shape.threads, 1);
+  m.process = profile.baseline_rss_bytes + kProcessMarginBytes;
   return m;
+}
+
+// Weight memory as the runtime lays it out: resident rows aligned for reads, and the slots.
+uint64_t weight_memory(const std::vector<ResidentRows>& resident, int32_t n_slots,
+                       uint64_t slot_bytes) {
+  StreamPlan s;
+  for (const ResidentRows& r : resident) s.resident.push_back(r.rows);
+  s.n_slots = n_slots;
+  s.slot_bytes = slot_bytes;
+  return plan_memory_bytes(s);
 }
 
 double io_ms(const Profile& profile, uint64_t read_bytes) {
@@ -82,14 +87,20 @@ std::vector<ResidentRows> resident_rows(const Model& model, const std::vector<Ma
   return out;
 }
 
+std::vector<int64_t> all_rows(const std::vector<Matrix>& matrices) {
+  std::vector<int64_t> rows;
+  for (const Matrix& m : matrices) rows.push_back(m.info->rows());
+  return rows;
+}
+
 // Fills in timelines, memory and predictions of a plan whose residency,
 // chunks and slots are set.
-void predict(const Model& model, const Profile& profile, const FixedMemory& fixed, Plan& p) {
+void predict(const Model& model, const Profile& profile, const MemoryBreakdown& fixed, Plan& p) {
   p.memory.forward = fixed.forward;
-  p.memory.overhead = fixed.overhead;
-  p.memory.resident_weights = 0;
-  for (const ResidentRows& r : p.resident) p.memory.resident_weights += r.rows.bytes;
+  p.memory.overhead = fixed.process;
+  p.memory.scratch = fixed.scratch;
   p.memory.slots = static_cast<uint64_t>(p.n_slots) * p.slot_bytes;
+  p.memory.resident_weights = weight_memory(p.resident, p.n_slots, p.slot_bytes) - p.memory.slots;
   for (const Step& step : model.schedule().steps) p.step_names.push_back(step.name());
 
   uint64_t largest_chunk = 0;
@@ -136,14 +147,15 @@ struct Shape {
 };
 
 Candidate candidate_at(const Model& model, const std::vector<Matrix>& matrices,
-                       const FixedMemory& fixed, const Shape& shape, uint64_t resident) {
+                       const MemoryBreakdown& fixed, const Shape& shape, uint64_t resident) {
   Candidate c;
   c.residency = choose_residency(matrices, shape.policy, shape.order, resident);
   if (shape.cap_head) cap_streaming_at_layer_steps(matrices, c.residency);
   const int32_t n_slots = shape.n_slots;
   c.parts = streamed_parts(model, matrices, c.residency);
   c.slot_bytes = storage::align_up(min_slot_bytes(c.parts), kStreamReadAlignment);
-  c.total = fixed.total() + c.residency.matrix_bytes + n_slots * c.slot_bytes;
+  c.total = fixed.fixed() + weight_memory(resident_rows(model, matrices, c.residency.rows_kept),
+                                          n_slots, c.slot_bytes);
   return c;
 }
 
@@ -152,7 +164,7 @@ Candidate candidate_at(const Model& model, const std::vector<Matrix>& matrices,
 // (keeping rows also shrinks the slots), so a coarse scan from the top
 // finds the highest feasible region and bisection refines its upper edge.
 std::optional<Candidate> best_fit(const Model& model, const std::vector<Matrix>& matrices,
-                                  const FixedMemory& fixed, const Shape& shape,
+                                  const MemoryBreakdown& fixed, const Shape& shape,
                                   uint64_t matrix_total, uint64_t budget) {
   constexpr int kGrid = 64;
   auto fits = [&](uint64_t r) {
@@ -197,13 +209,13 @@ void check_profile_matches(const Profile& profile, const Model& model) {
 }
 
 uint64_t minimum_budget(const Model& model, const Profile& profile, const PlanRequest& request) {
-  const FixedMemory fixed = fixed_memory(model, profile, run_shape(model, profile, request));
+  const MemoryBreakdown fixed =
+      fixed_memory_for(model, profile, run_shape(model, profile, request));
   const std::vector<Matrix> matrices = schedule_matrices(model);
-  uint64_t matrix_total = 0;
-  for (const Matrix& m : matrices) matrix_total += m.info->nbytes;
   // Two slots (one in use, one filling) at the least, with nothing kept, or
   // everything kept and no slots, whichever is smaller.
-  uint64_t least = fixed.total() + matrix_total;
+  uint64_t least =
+      fixed.fixed() + weight_memory(resident_rows(model, matrices, all_rows(matrices)), 0, 0);
   for (bool cap_head : {false, true}) {
     const Shape two_slots{ResidencyPolicy::Balanced, FlexibleOrder::AttentionFirst, 2, cap_head};
     least = std::min(least, candidate_at(model, matrices, fixed, two_slots, 0).total);
@@ -214,16 +226,15 @@ uint64_t minimum_budget(const Model& model, const Profile& profile, const PlanRe
 Plan make_plan(const Model& model, const Profile& profile, const PlanRequest& request) {
   check_profile_matches(profile, model);
   Plan p = plan_skeleton(model, profile, request);
-  const FixedMemory fixed = fixed_memory(model, profile, p.shape);
+  const MemoryBreakdown fixed = fixed_memory_for(model, profile, p.shape);
   const std::vector<Matrix> matrices = schedule_matrices(model);
   uint64_t matrix_total = 0;
   for (const Matrix& m : matrices) matrix_total += m.info->nbytes;
 
-  if (fixed.total() + matrix_total <= request.budget_bytes) {
+  const std::vector<ResidentRows> everything = resident_rows(model, matrices, all_rows(matrices));
+  if (fixed.fixed() + weight_memory(everything, 0, 0) <= request.budget_bytes) {
     // Everything fits: no streaming.
-    std::vector<int64_t> all_rows;
-    for (const Matrix& m : matrices) all_rows.push_back(m.info->rows());
-    p.resident = resident_rows(model, matrices, all_rows);
+    p.resident = everything;
     p.residency_reason = "the whole model fits the budget: every weight resident, nothing streamed";
     predict(model, profile, fixed, p);
     return p;
@@ -264,7 +275,7 @@ Plan make_plan(const Model& model, const Profile& profile, const PlanRequest& re
         "--budget {} bytes is below the minimum of {} bytes this model needs (KV cache and "
         "buffers {}, process {}, two slots for the largest step)",
         request.budget_bytes, minimum_budget(model, profile, request), fixed.forward,
-        fixed.overhead);
+        fixed.process);
   if (best_by_order.size() == 2)
     best->residency_reason += fmt::format(
         "; chosen by simulation: attention first {:.2f} t/s, ffn first {:.2f} t/s",
@@ -288,7 +299,7 @@ Plan evaluate_stream_plan(const Model& model, const Profile& profile, const Stre
   p.n_slots = stream.n_slots;
   p.slot_bytes = stream.slot_bytes;
   p.window = stream.window;
-  predict(model, profile, fixed_memory(model, profile, p.shape), p);
+  predict(model, profile, fixed_memory_for(model, profile, p.shape), p);
   return p;
 }
 

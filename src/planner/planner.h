@@ -10,13 +10,10 @@
 #include "model/model.h"
 #include "planner/plan.h"
 #include "planner/profile.h"
+#include "runtime/memory_budget.h"
 #include "runtime/stream_plan.h"
 
 namespace flashslim::planner {
-
-// Bytes added to the profiled process baseline for what the runtime adds
-// beyond it (I/O and compute thread stacks, io_uring rings, allocator slack).
-inline constexpr uint64_t kOverheadMarginBytes = 32ull << 20;
 
 struct PlanRequest {
   uint64_t budget_bytes = 0;

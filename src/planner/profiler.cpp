@@ -4,13 +4,13 @@
 #include <cstdio>
 #include <thread>
 
-#include "bench/kernel_file.h"
 #include "bench/provenance.h"
 #include "bench/stats.h"
 #include "model/forward.h"
 #include "model/model.h"
 #include "planner/memory_bandwidth.h"
 #include "planner/timing_weights.h"
+#include "runtime/memory_budget.h"
 #include "runtime/weight_modes.h"
 #include "tokenizer/tokenizer.h"
 
@@ -32,11 +32,6 @@ ProfileOptions ProfileOptions::quick_calibration(int32_t threads,
 }
 
 namespace {
-
-uint64_t current_rss_bytes() {
-  const std::string status = bench::read_kernel_file("/proc/self/status");
-  return bench::find_keyed_u64(status, "VmRSS").value_or(0) * 1024;  // kB
-}
 
 // Median per step and outside the steps over `passes` passes of `batch`
 // tokens each; `run_pass` runs one forward pass through `timing`.
