@@ -81,7 +81,7 @@ TEST(CliRun, BadInputGivesOneLineErrors) {
   expect_one_line_error("run -m " + kF32 + " -p hi --kv-type q4", "--kv-type");
   expect_one_line_error("run -m " + kF32 + " -p hi --mode teleport", "--mode");
   expect_one_line_error("run -m " + kF32, "--prompt");
-  expect_one_line_error("run -m " + fixture("vocab/ggml-vocab-gpt-2.gguf") + " -p hi", "general.architecture");
+  expect_one_line_error("run -m " + fixture("vocab/ggml-vocab-gpt-2.gguf") + " -p hi", "unsupported architecture");
 }
 
 }  // namespace
