@@ -10,6 +10,9 @@
 #include "model/generate.h"
 #include "model/generation_json.h"
 #include "model/model.h"
+#include "cli/weight_flags.h"
+#include "runtime/memory_budget.h"
+#include "runtime/run_stats.h"
 #include "runtime/weight_modes.h"
 #include "sampling/sampler.h"
 #include "tokenizer/tokenizer.h"
@@ -26,8 +29,10 @@ struct RunFlags {
   int32_t n_ctx = 0;
   int32_t n_batch = 512;
   std::string kv_type = "f16";
-  std::string mode = "resident";
+  WeightFlags weights;
   std::string logits_out;
+  std::string stats_json;
+  std::string token_log;
   bool ignore_eos = false;
   SamplerParams sampling;
 };
@@ -38,8 +43,16 @@ double ms_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
+void write_text_file(const std::string& path, const std::string& text, const char* flag) {
+  std::ofstream out(path);
+  out << text;
+  if (!out) fail("{} {}: cannot write the file", flag, path);
+}
+
 void run(const RunFlags& f) {
+  const WeightOptions weight_options = to_weight_options(f.weights);
   const auto load_start = std::chrono::steady_clock::now();
+  const uint64_t origin_ns = storage::now_ns();
   const Model model(f.model_path);
   const HParams& hp = model.hparams();
   const auto tokenizer = Tokenizer::from_gguf(model.file());
@@ -61,24 +74,53 @@ void run(const RunFlags& f) {
 
   const int threads = f.threads > 0 ? f.threads : static_cast<int>(std::thread::hardware_concurrency());
   ThreadPool pool(threads);
-  OpenedWeights weights = open_weights(model, parse_weight_mode(f.mode));
-  Forward forward(model, *weights.access, pool, fo);
-  Sampler sampler(f.sampling, hp.n_vocab);
-  const double load_ms = ms_since(load_start);
-
   GenerationOptions go;
   go.n_predict = f.n_predict;
   go.stop_at_end_of_generation = !f.ignore_eos;
   go.record_logits = !f.logits_out.empty();
+  // Everything but the weights, measured now that metadata and tokenizer are loaded.
+  const MemoryBreakdown fixed = fixed_memory(
+      model, fo, threads, go.record_logits ? static_cast<int64_t>(prompt.size()) : 1);
+  OpenedWeights weights = open_weights(model, weight_options, fixed);
+  Forward forward(model, *weights.access, pool, fo);
+  Sampler sampler(f.sampling, hp.n_vocab);
+  const double load_ms = ms_since(load_start);
+
+  // Token-log entries: counters sampled when each token is sampled, i.e.
+  // between the forward passes.
+  std::vector<TokenEntry> entries;
+  TokenEntry prefill;
+  prefill.prefill = true;
+  prefill.n_tokens = static_cast<int32_t>(prompt.size());
+  prefill.start = sample_counters(weights);
   Utf8Stream text;
   const GenerationResult result = generate(
       forward, sampler, prompt, go,
       [&](int32_t id) { return tokenizer->is_end_of_generation(id); },
       [&](int32_t id) {
+        const CounterSample now = sample_counters(weights);
+        if (entries.empty()) {
+          prefill.end = now;
+          entries.push_back(prefill);
+        } else {
+          entries.back().end = now;
+        }
+        TokenEntry e;
+        e.pos = static_cast<int32_t>(prompt.size() + entries.size() - 1);
+        e.token = id;
+        e.start = now;
+        entries.push_back(e);
         const std::string out = text.push(tokenizer->token_to_piece(id));
         std::fwrite(out.data(), 1, out.size(), stdout);
         std::fflush(stdout);
       });
+  const CounterSample end = sample_counters(weights);
+  if (entries.empty()) {
+    prefill.end = end;
+    entries.push_back(prefill);
+  } else {
+    entries.back().end = end;
+  }
   const std::string rest = text.flush();
   std::fwrite(rest.data(), 1, rest.size(), stdout);
   std::fputc('\n', stdout);
@@ -91,10 +133,40 @@ void run(const RunFlags& f) {
                "load:     %10.2f ms\n"
                "prompt:   %10.2f ms / %zu tokens (%.2f t/s)\n"
                "generate: %10.2f ms / %zu tokens (%.2f t/s)\n",
-               hp.arch.c_str(), tokenizer->kind().c_str(), f.mode.c_str(), threads, fo.n_ctx,
-               f.kv_type.c_str(), load_ms, result.prompt_ms, prompt.size(),
-               prompt.size() * 1000.0 / result.prompt_ms, gen_ms, n_gen,
+               hp.arch.c_str(), tokenizer->kind().c_str(), weight_mode_name(weights.mode), threads,
+               fo.n_ctx, f.kv_type.c_str(), load_ms, result.prompt_ms,
+               prompt.size(), prompt.size() * 1000.0 / result.prompt_ms, gen_ms, n_gen,
                n_gen ? n_gen * 1000.0 / gen_ms : 0.0);
+
+  RunSummary summary;
+  summary.mode = weight_mode_name(weights.mode);
+  summary.budget_bytes = weights.budget_bytes;
+  summary.threads = threads;
+  summary.ctx = fo.n_ctx;
+  summary.model_bytes = model.file().file_size;
+  summary.load_s = load_ms / 1000;
+  summary.prompt_tokens = static_cast<int64_t>(prompt.size());
+  summary.prefill_s = result.prompt_ms / 1000;
+  summary.ttft_s = (result.prompt_ms + (result.token_ms.empty() ? 0 : result.token_ms[0])) / 1000;
+  summary.gen_tokens = static_cast<int64_t>(n_gen);
+  summary.decode_passes = entries.size() > 2 ? static_cast<int64_t>(entries.size()) - 2 : 0;
+  summary.decode_s = gen_ms / 1000;
+  summary.decode_start = entries.size() > 1 ? entries[1].start : end;
+  summary.decode_end = end;
+  summary.total_bytes_read = end.bytes_read - entries[0].start.bytes_read;
+  summary.weights = weights.access->stats();
+  summary.peak_rss_bytes = peak_rss_bytes();
+  summary.memory = weights.memory;
+  std::fputs(run_summary_text(summary).c_str(), stderr);
+
+  if (!f.stats_json.empty())
+    write_text_file(f.stats_json, run_summary_json(summary).dump(2) + "\n", "--stats-json");
+  if (!f.token_log.empty()) {
+    std::string lines;
+    for (size_t i = 0; i < entries.size(); ++i)
+      lines += token_entry_json(entries[i], i, origin_ns).dump() + "\n";
+    write_text_file(f.token_log, lines, "--token-log");
+  }
   if (!f.logits_out.empty()) {
     std::ofstream out(f.logits_out);
     out << generation_to_json(result).dump() << '\n';
@@ -119,7 +191,11 @@ void register_run_command(CLI::App& app) {
       ->check(CLI::Range(1, 1 << 16));
   cmd->add_option("--kv-type", flags->kv_type, "KV cache element type: f16 or f32")
       ->check(CLI::IsMember({"f16", "f32"}));
-  cmd->add_option("--mode", flags->mode, "How weights reach memory: resident or mmap");
+  add_weight_flags(*cmd, flags->weights);
+  cmd->add_option("--stats-json", flags->stats_json,
+                  "Write the run's statistics as JSON (fields: docs/experiments.md)");
+  cmd->add_option("--token-log", flags->token_log,
+                  "Write per-token latency, stall, bytes read and faults as JSONL");
   cmd->add_option("--temp", flags->sampling.temperature, "Temperature; 0 = greedy")
       ->check(CLI::Range(0.0, 100.0));
   cmd->add_option("--top-k", flags->sampling.top_k, "Top-k sampling (0 = off)")
