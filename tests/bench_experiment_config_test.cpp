@@ -55,7 +55,7 @@ TEST(BenchExperimentConfig, ParsesAllSettings) {
   EXPECT_EQ(s.repetitions, 3);
   EXPECT_EQ(s.warmup, 2);
   EXPECT_EQ(s.cpus, std::vector<int>{1});
-  EXPECT_TRUE(s.mlock);
+  EXPECT_EQ(s.mlock, true);
   EXPECT_FALSE(s.cold_cache);
   EXPECT_EQ(s.read_ahead_kb, 128u);
   EXPECT_DOUBLE_EQ(s.timeout_s, 30.5);
@@ -105,8 +105,8 @@ TEST(BenchExperimentConfig, VariantsOverrideTheBase) {
   ASSERT_EQ(config.variants.size(), 3u);
   EXPECT_TRUE(config.variants[0].cpus.empty());
   EXPECT_EQ(config.variants[1].cpus, std::vector<int>{1});
-  EXPECT_FALSE(config.variants[1].mlock);
-  EXPECT_TRUE(config.variants[2].mlock);
+  EXPECT_EQ(config.variants[1].mlock, std::nullopt);
+  EXPECT_EQ(config.variants[2].mlock, true);
   const std::vector<RunSpec> runs = expand_runs(config);
   EXPECT_EQ(runs.size(), 5u + 5u + 3u * 2u);
   std::map<std::string, int> per_variant;

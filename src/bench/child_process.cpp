@@ -186,6 +186,13 @@ ChildResult ChildProcess::wait() {
       result_.rchar = find_keyed_u64(*io, "rchar").value_or(result_.rchar);
     }
   };
+  auto sample = [&](Clock::time_point now) {
+    if (const std::optional<uint64_t> rss = read_vmrss_bytes(pid_))
+      result_.rss.push_back({seconds(now - start_), *rss});
+    sample_io();
+  };
+  // One sample right away, so even a run shorter than the period has an RSS curve.
+  if (spec_.sample_period.count() > 0) sample(Clock::now());
   const bool has_deadline = spec_.timeout.count() > 0;
   const Clock::time_point deadline = start_ + spec_.timeout;
 
@@ -208,11 +215,7 @@ ChildResult ChildProcess::wait() {
       signal_group(SIGKILL);
       continue;
     }
-    if (spec_.sample_period.count() > 0) {
-      if (const std::optional<uint64_t> rss = read_vmrss_bytes(pid_))
-        result_.rss.push_back({seconds(now - start_), *rss});
-      sample_io();
-    }
+    if (spec_.sample_period.count() > 0) sample(now);
   }
   result_.wall_s = seconds(Clock::now() - start_);
   // The exited child is a zombie until reaped: its I/O counters are still readable and

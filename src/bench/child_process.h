@@ -28,7 +28,8 @@ struct ChildSpec {
   std::filesystem::path stdout_path;     // created/truncated; empty: inherit
   std::filesystem::path stderr_path;     // created/truncated; empty: inherit
   std::chrono::milliseconds timeout{0};  // 0: none; on expiry the process group gets SIGKILL
-  // How often VmRSS and /proc/PID/io are sampled; 0: only at exit.
+  // How often VmRSS and /proc/PID/io are sampled (first right after start); 0: only
+  // /proc/PID/io, at exit.
   std::chrono::milliseconds sample_period{10};
 };
 

@@ -190,9 +190,12 @@ void apply_settings(VariantSettings& s, const json& object, const Where& where) 
         s.cpus.push_back(get_int(value[i], w.at(i), 0, 1023));
       if (std::set<int>(s.cpus.begin(), s.cpus.end()).size() != s.cpus.size())
         bad(w, value, "distinct CPU numbers");
-    } else if (key == "mlock")
-      s.mlock = get_bool(value, w);
-    else if (key == "cold_cache")
+    } else if (key == "mlock") {
+      if (value.is_null())
+        s.mlock.reset();
+      else
+        s.mlock = get_bool(value, w);
+    } else if (key == "cold_cache")
       s.cold_cache = get_bool(value, w);
     else if (key == "read_ahead_kb") {
       if (value.is_null())
@@ -279,7 +282,14 @@ ExperimentConfig load_experiment_config(const std::filesystem::path& path) {
   } catch (const json::parse_error& e) {
     fail("{}: invalid JSON: {}", path.string(), e.what());
   }
-  return parse_experiment_config(document, path.filename().string());
+  ExperimentConfig config = parse_experiment_config(document, path.filename().string());
+  // A model path in a config file names a file relative to the config, not to wherever
+  // the experiment is started from.
+  for (VariantSettings& variant : config.variants)
+    for (ModelSpec& model : variant.models)
+      if (!model.path.empty() && std::filesystem::path(model.path).is_relative())
+        model.path = (path.parent_path() / model.path).lexically_normal().string();
+  return config;
 }
 
 std::string RunSpec::configuration_label() const {
@@ -371,7 +381,7 @@ nlohmann::json to_json(const RunSpec& run) {
             {"seed", run.sampling.seed}}},
           {"background_load", run.background_load},
           {"cpus", run.cpus},
-          {"mlock", run.mlock},
+          {"mlock", run.mlock ? json(*run.mlock) : json(nullptr)},
           {"cold_cache", run.cold_cache},
           {"read_ahead_kb", run.read_ahead_kb ? json(*run.read_ahead_kb) : json(nullptr)},
           {"timeout_s", run.timeout_s}};

@@ -53,9 +53,11 @@ struct VariantSettings {
   std::vector<SamplingSpec> sampling;
   std::vector<int> background_load;  // stress-ng CPU load, percent; 0 = none
   int repetitions = 5;
-  int warmup = 1;                         // discarded runs before the measured ones
-  std::vector<int> cpus;                  // CPU affinity of the run; empty = not pinned
-  bool mlock = false;                     // lock resident weights in memory
+  int warmup = 1;         // discarded runs before the measured ones
+  std::vector<int> cpus;  // CPU affinity of the run; empty = not pinned
+  // Lock resident weights (run --mlock) or not (--no-mlock); nullopt: the run's default
+  // (flashslim run locks them in sync and stream mode, not in resident and mmap).
+  std::optional<bool> mlock;
   bool cold_cache = true;                 // drop the page cache before each run
   std::optional<uint64_t> read_ahead_kb;  // device read-ahead during runs; nullopt = as is
   double timeout_s = 600;
@@ -68,7 +70,8 @@ struct ExperimentConfig {
 
 // `source` names the document in errors ("experiment.json: budgets[2] = '12Q': ...").
 ExperimentConfig parse_experiment_config(const nlohmann::json& json, const std::string& source);
-// Reads and parses a file; JSON syntax errors name the file.
+// Reads and parses a file; JSON syntax errors name the file. Relative model paths are
+// taken relative to the file's directory.
 ExperimentConfig load_experiment_config(const std::filesystem::path& path);
 
 // One child process to run: one point of a variant's product, one repetition.
@@ -85,7 +88,8 @@ struct RunSpec {
   SamplingSpec sampling;
   int background_load = 0;
   std::vector<int> cpus;
-  bool mlock = false, cold_cache = true;
+  std::optional<bool> mlock;
+  bool cold_cache = true;
   std::optional<uint64_t> read_ahead_kb;
   double timeout_s = 0;
 

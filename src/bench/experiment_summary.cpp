@@ -1,0 +1,416 @@
+#include "bench/experiment_summary.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "bench/run_results.h"
+#include "bench/stats.h"
+#include "core/error.h"
+
+namespace flashslim::bench {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// Seed 002's thresholds (its "Success Criteria" table) and the harness issue's targets
+// for stream mode.
+constexpr double kSeedCvP99 = 0.15;
+constexpr double kSeedCvPeakRss = 0.05;
+constexpr double kSeedSamplingCvSpread = 0.05;  // 5 percentage points of CV
+// "Close to linear": the line fit explains most of the variation, or the curve is so
+// flat that no point is more than this far from the line (noise dominates R² then).
+constexpr double kLinearR2 = 0.9;
+constexpr double kLinearMaxResidual = 0.05;  // of the mean latency
+constexpr double kStreamP99OverP50 = 1.15;
+constexpr double kStreamCvP99 = 0.10;
+constexpr double kStreamCvPeakRss = 0.02;
+
+json mean_sd(const std::vector<double>& values) {
+  if (values.empty()) return nullptr;
+  return {{"mean", mean(values)}, {"sd", sample_sd(values)}, {"n", values.size()}};
+}
+
+json summary_json(const Summary& s) {
+  return {{"count", s.count}, {"min", s.min}, {"max", s.max}, {"mean", s.mean}, {"sd", s.sd},
+          {"cv", s.cv},       {"p50", s.p50}, {"p90", s.p90}, {"p99", s.p99}};
+}
+
+// CV when there are two values or more and a non-zero mean, else null.
+json cv_of(const std::vector<double>& values) {
+  if (values.size() < 2 || mean(values) == 0) return nullptr;
+  return coefficient_of_variation(values);
+}
+
+std::optional<double> number_at(const json& object, const char* key) {
+  if (!object.is_object()) return std::nullopt;
+  const auto it = object.find(key);
+  if (it == object.end() || !it->is_number()) return std::nullopt;
+  return it->get<double>();
+}
+
+// The RunSpec fields that define a configuration (not which run of it this is).
+json configuration_of(const json& run) {
+  json c = run;
+  for (const char* key : {"index", "repetition", "warmup"}) c.erase(key);
+  return c;
+}
+
+json configuration_summary(const fs::path& results_dir, const std::vector<const json*>& runs) {
+  const json& first = *runs.front();
+  json out;
+  out["config_index"] = first.at("run").at("config_index");
+  out["label"] = first.at("run").at("configuration");
+  out["run"] = configuration_of(first.at("run"));
+  out["budget_bytes"] = first.value("budget_bytes", json());
+  out["runs_measured"] = runs.size();
+  std::map<std::string, int> statuses;
+  std::vector<double> decode_tps, prompt_tps, ttft, stall, per_run_p99, peaks, faults, read,
+      io_some, pooled;
+  bool all_peaks_from_cgroup = true;
+  size_t ok = 0;
+  for (const json* r : runs) {
+    const std::string status = r->at("status").get<std::string>();
+    ++statuses[status];
+    if (status != "ok") continue;
+    ++ok;
+    const json& stats = r->contains("stats") ? r->at("stats") : json();
+    if (auto v = number_at(stats, "decode_tps")) decode_tps.push_back(*v);
+    if (auto v = number_at(stats, "prompt_tps")) prompt_tps.push_back(*v);
+    if (auto v = number_at(stats, "ttft_s")) ttft.push_back(*v);
+    if (auto v = number_at(stats, "stall_s")) stall.push_back(*v);
+    if (auto v = number_at(r->value("latency_ms", json()), "p99")) per_run_p99.push_back(*v);
+    if (auto v = number_at(r->value("cgroup", json()), "peak_bytes")) {
+      peaks.push_back(*v);
+    } else if (auto rss = number_at(*r, "max_rss_bytes")) {
+      all_peaks_from_cgroup = false;
+      peaks.push_back(*rss);
+    }
+    if (auto v = number_at(*r, "major_faults")) faults.push_back(*v);
+    if (auto v = number_at(*r, "read_bytes")) read.push_back(*v);
+    if (auto v = number_at(r->value("io_pressure", json()), "some_us")) io_some.push_back(*v);
+    const fs::path log =
+        run_directory(results_dir, r->at("run").at("index").get<size_t>()) / "tokens.jsonl";
+    if (fs::exists(log)) {
+      const std::vector<double> ms = decode_latencies_ms(read_token_log(log));
+      pooled.insert(pooled.end(), ms.begin(), ms.end());
+    }
+  }
+  out["runs_ok"] = ok;
+  out["statuses"] = statuses;
+  out["decode_tps"] = mean_sd(decode_tps);
+  out["prompt_tps"] = mean_sd(prompt_tps);
+  out["ttft_s"] = mean_sd(ttft);
+  out["stall_s"] = mean_sd(stall);
+  out["latency_ms"] = pooled.empty() ? json() : summary_json(summarize(pooled));
+  out["per_run_p99_ms"] = per_run_p99;
+  out["cv_p99"] = cv_of(per_run_p99);
+  out["peak_rss_bytes"] = mean_sd(peaks);
+  out["peak_rss_source"] =
+      peaks.empty() ? json() : json(all_peaks_from_cgroup ? "cgroup" : "rusage");
+  out["cv_peak_rss"] = cv_of(peaks);
+  out["p99_over_p50"] =
+      pooled.empty() || out["latency_ms"]["p50"].get<double>() == 0
+          ? json()
+          : json(out["latency_ms"]["p99"].get<double>() / out["latency_ms"]["p50"].get<double>());
+  out["major_faults"] = mean_sd(faults);
+  out["read_bytes"] = mean_sd(read);
+  out["io_some_us"] = mean_sd(io_some);
+  return out;
+}
+
+struct LineFit {
+  double slope = 0, intercept = 0, r2 = 1, max_residual_fraction = 0;
+};
+
+// Least squares y = slope x + intercept; R² = 1 - SS_res / SS_tot (1 when y is constant).
+LineFit fit_line(const std::vector<double>& x, const std::vector<double>& y) {
+  const double mx = mean(x), my = mean(y);
+  double sxx = 0, sxy = 0, ss_tot = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    sxx += (x[i] - mx) * (x[i] - mx);
+    sxy += (x[i] - mx) * (y[i] - my);
+    ss_tot += (y[i] - my) * (y[i] - my);
+  }
+  LineFit fit;
+  fit.slope = sxx > 0 ? sxy / sxx : 0;
+  fit.intercept = my - fit.slope * mx;
+  double ss_res = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double residual = y[i] - (fit.slope * x[i] + fit.intercept);
+    ss_res += residual * residual;
+    if (my != 0)
+      fit.max_residual_fraction = std::max(fit.max_residual_fraction, std::abs(residual) / my);
+  }
+  fit.r2 = ss_tot > 0 ? 1 - ss_res / ss_tot : 1;
+  return fit;
+}
+
+json load_curve(const std::vector<json>& configurations, const std::vector<size_t>& members) {
+  std::vector<size_t> sorted = members;
+  std::sort(sorted.begin(), sorted.end(), [&](size_t a, size_t b) {
+    return configurations[a]["run"]["background_load"].get<int>() <
+           configurations[b]["run"]["background_load"].get<int>();
+  });
+  json curve;
+  const json& first = configurations[sorted.front()]["run"];
+  curve["scope"] = scope_label(first, {"variant", "background_load"});
+  std::vector<double> loads, mean_ms, p99_ms, tps;
+  std::set<std::string> variants;
+  std::vector<size_t> indices;
+  for (size_t i : sorted) {
+    const json& c = configurations[i];
+    if (c["latency_ms"].is_null()) continue;
+    loads.push_back(c["run"]["background_load"].get<double>());
+    mean_ms.push_back(c["latency_ms"]["mean"].get<double>());
+    p99_ms.push_back(c["latency_ms"]["p99"].get<double>());
+    tps.push_back(c["decode_tps"].is_null() ? 0.0 : c["decode_tps"]["mean"].get<double>());
+    variants.insert(c["run"]["variant"].get<std::string>());
+    indices.push_back(c["config_index"].get<size_t>());
+  }
+  curve["variants"] = variants;
+  curve["config_indices"] = indices;
+  curve["loads"] = loads;
+  curve["mean_ms"] = mean_ms;
+  curve["p99_ms"] = p99_ms;
+  curve["decode_tps"] = tps;
+  if (loads.size() >= 2) {
+    const LineFit fit = fit_line(loads, mean_ms);
+    curve["fit"] = {{"slope_ms_per_percent", fit.slope},
+                    {"intercept_ms", fit.intercept},
+                    {"r2", fit.r2},
+                    {"max_residual_percent", fit.max_residual_fraction * 100}};
+  } else {
+    curve["fit"] = nullptr;
+  }
+  return curve;
+}
+
+json criterion(std::string name, std::string source, std::string scope, json value,
+               std::string figure, std::string threshold, std::optional<bool> pass,
+               std::string detail = "") {
+  return {{"criterion", std::move(name)},
+          {"source", std::move(source)},
+          {"scope", std::move(scope)},
+          {"value", std::move(value)},
+          {"figure", std::move(figure)},
+          {"threshold", std::move(threshold)},
+          {"result", pass ? (*pass ? "PASS" : "FAIL") : "n/a"},
+          {"detail", std::move(detail)}};
+}
+
+std::string percent(double fraction) { return fmt::format("{:.2f} %", fraction * 100); }
+
+// A CV criterion for every configuration in `configs` that has the statistic; one "n/a"
+// entry saying why when none has.
+void add_cv_criteria(json& criteria, const std::vector<json>& configs, const char* key,
+                     const std::string& name, const std::string& source, double threshold,
+                     const std::string& missing) {
+  bool any = false;
+  for (const json& c : configs) {
+    if (c[key].is_null()) continue;
+    any = true;
+    const double cv = c[key].get<double>();
+    criteria.push_back(criterion(name, source, c["label"].get<std::string>(), cv, percent(cv),
+                                 "< " + percent(threshold), cv < threshold,
+                                 fmt::format("{} runs", c["runs_ok"].get<int>())));
+  }
+  if (!any)
+    criteria.push_back(criterion(name, source, "all configurations", nullptr, "",
+                                 "< " + percent(threshold), std::nullopt, missing));
+}
+
+json evaluate_criteria(const std::vector<json>& configurations, const json& load_curves) {
+  json criteria = json::array();
+  const std::string seed = "seed 002";
+  add_cv_criteria(criteria, configurations, "cv_p99", "CV of p99 across runs", seed, kSeedCvP99,
+                  "needs 2 or more successful runs with per-token latencies per configuration");
+  add_cv_criteria(criteria, configurations, "cv_peak_rss", "CV of peak RSS across runs", seed,
+                  kSeedCvPeakRss, "needs 2 or more successful runs per configuration");
+
+  const std::string linear = "Degradation under load close to linear";
+  const std::string linear_threshold =
+      fmt::format("R2 >= {:.2f} or max residual <= {:.0f} %", kLinearR2, kLinearMaxResidual * 100);
+  bool any_curve = false;
+  for (const json& curve : load_curves) {
+    if (curve["loads"].size() < 3) continue;
+    any_curve = true;
+    const json& fit = curve["fit"];
+    const double r2 = fit["r2"].get<double>();
+    const double residual = fit["max_residual_percent"].get<double>() / 100;
+    const double at_zero = fit["intercept_ms"].get<double>();
+    const double per_10 =
+        at_zero != 0 ? fit["slope_ms_per_percent"].get<double>() * 10 / at_zero * 100 : 0.0;
+    criteria.push_back(
+        criterion(linear, seed, curve["scope"].get<std::string>(), r2,
+                  fmt::format("R2 {:.3f}, max residual {:.1f} %, {:+.1f} % latency per 10 % load",
+                              r2, residual * 100, per_10),
+                  linear_threshold, r2 >= kLinearR2 || residual <= kLinearMaxResidual,
+                  fmt::format("mean token latency at loads {}", curve["loads"].dump())));
+  }
+  if (!any_curve)
+    criteria.push_back(criterion(linear, seed, "all configurations", nullptr, "", linear_threshold,
+                                 std::nullopt,
+                                 "needs 3 or more background-load levels of otherwise equal "
+                                 "configurations"));
+
+  const std::string sampling = "Sampling independence: CV of p99 spread";
+  bool any_sampling = false;
+  for (const auto& [key, members] : group_configurations(configurations, {"sampling"})) {
+    std::vector<std::pair<std::string, double>> cvs;
+    for (size_t i : members)
+      if (!configurations[i]["cv_p99"].is_null())
+        cvs.emplace_back(configurations[i]["run"]["sampling"]["name"].get<std::string>(),
+                         configurations[i]["cv_p99"].get<double>());
+    if (cvs.size() < 2) continue;
+    any_sampling = true;
+    const auto [low, high] = std::minmax_element(
+        cvs.begin(), cvs.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+    const double spread = high->second - low->second;
+    std::string detail;
+    for (const auto& [name, cv] : cvs)
+      detail += (detail.empty() ? "" : ", ") + name + " " + percent(cv);
+    criteria.push_back(criterion(sampling, seed,
+                                 scope_label(configurations[members.front()]["run"], {"sampling"}),
+                                 spread, fmt::format("{:.2f} pp", spread * 100),
+                                 fmt::format("< {:.0f} pp", kSeedSamplingCvSpread * 100),
+                                 spread < kSeedSamplingCvSpread, detail));
+  }
+  if (!any_sampling)
+    criteria.push_back(criterion(sampling, seed, "all configurations", nullptr, "",
+                                 fmt::format("< {:.0f} pp", kSeedSamplingCvSpread * 100),
+                                 std::nullopt,
+                                 "needs 2 or more sampling settings of otherwise equal "
+                                 "configurations, each with a CV of p99"));
+
+  std::vector<json> stream;
+  for (const json& c : configurations)
+    if (c["run"]["mode"] == "stream") stream.push_back(c);
+  if (stream.empty()) return criteria;
+  const std::string target = "issue target (stream mode)";
+  for (const json& c : stream) {
+    if (c["p99_over_p50"].is_null()) continue;
+    const double ratio = c["p99_over_p50"].get<double>();
+    criteria.push_back(criterion("p99 / p50 per-token latency", target,
+                                 c["label"].get<std::string>(), ratio, fmt::format("{:.3f}", ratio),
+                                 fmt::format("<= {:.2f}", kStreamP99OverP50),
+                                 ratio <= kStreamP99OverP50));
+  }
+  add_cv_criteria(criteria, stream, "cv_p99", "CV of p99 across runs", target, kStreamCvP99,
+                  "needs 2 or more successful stream runs per configuration");
+  add_cv_criteria(criteria, stream, "cv_peak_rss", "CV of peak RSS across runs", target,
+                  kStreamCvPeakRss, "needs 2 or more successful stream runs per configuration");
+  return criteria;
+}
+
+}  // namespace
+
+std::string scope_label(const json& c, const std::set<std::string>& omit) {
+  std::vector<std::string> parts;
+  auto add = [&](const char* field, std::string text) {
+    if (!omit.contains(field) && !text.empty()) parts.push_back(std::move(text));
+  };
+  add("variant", c.at("variant").get<std::string>());
+  add("model", c.at("model").at("label").get<std::string>());
+  add("mode", c.at("mode").get<std::string>());
+  add("budget", "budget=" + c.at("budget").get<std::string>());
+  add("threads", fmt::format("t{}", c.at("threads").get<int>()));
+  add("ctx", fmt::format("ctx{}", c.at("ctx").get<int>()));
+  add("prompt_tokens", fmt::format("p{}", c.at("prompt_tokens").get<int>()));
+  add("gen_tokens", fmt::format("n{}", c.at("gen_tokens").get<int>()));
+  add("sampling", c.at("sampling").at("name").get<std::string>());
+  add("background_load", fmt::format("load{}", c.at("background_load").get<int>()));
+  std::string label;
+  for (const std::string& p : parts) label += (label.empty() ? "" : " ") + p;
+  return label;
+}
+
+std::map<std::string, std::vector<size_t>> group_configurations(
+    const std::vector<json>& configurations, const std::set<std::string>& varying) {
+  std::map<std::string, std::vector<size_t>> groups;
+  for (size_t i = 0; i < configurations.size(); ++i) {
+    json key = configurations[i].at("run");
+    for (const char* bookkeeping : {"config_index", "configuration"}) key.erase(bookkeeping);
+    for (const std::string& field : varying) key.erase(field);
+    groups[key.dump()].push_back(i);
+  }
+  return groups;
+}
+
+json summarize_experiment(const fs::path& results_dir, const std::string& experiment_name) {
+  const std::vector<json> records = read_run_records(results_dir);
+  std::map<size_t, std::vector<const json*>> by_configuration;
+  for (const json& r : records)
+    if (!r.at("run").at("warmup").get<bool>())
+      by_configuration[r.at("run").at("config_index").get<size_t>()].push_back(&r);
+
+  std::vector<json> configurations;
+  for (const auto& [index, runs] : by_configuration)
+    configurations.push_back(configuration_summary(results_dir, runs));
+
+  json curves = json::array();
+  for (const auto& [key, members] :
+       group_configurations(configurations, {"variant", "background_load"})) {
+    std::set<int> loads;
+    for (size_t i : members) loads.insert(configurations[i]["run"]["background_load"].get<int>());
+    if (loads.size() < 2 || loads.size() != members.size()) continue;
+    curves.push_back(load_curve(configurations, members));
+  }
+
+  json summary;
+  summary["experiment"] = experiment_name;
+  summary["criteria"] = evaluate_criteria(configurations, curves);
+  summary["configurations"] = configurations;
+  summary["load_curves"] = curves;
+  return summary;
+}
+
+std::string format_criteria(const json& summary) {
+  size_t name_width = 0, figure_width = 0;
+  for (const json& c : summary.at("criteria")) {
+    name_width = std::max(name_width, c["criterion"].get<std::string>().size());
+    figure_width = std::max(figure_width, c["figure"].get<std::string>().size());
+  }
+  std::string text;
+  for (const json& c : summary.at("criteria")) {
+    text += fmt::format(
+        "{:<4}  {:<{}}  {:<{}}  {:<14}  {} ({}){}\n", c["result"].get<std::string>(),
+        c["criterion"].get<std::string>(), name_width, c["figure"].get<std::string>(), figure_width,
+        c["threshold"].get<std::string>(), c["scope"].get<std::string>(),
+        c["source"].get<std::string>(),
+        c["detail"].get<std::string>().empty() ? "" : ": " + c["detail"].get<std::string>());
+  }
+  return text;
+}
+
+std::string format_configurations(const json& summary) {
+  auto number = [](const json& value, const char* format_spec) -> std::string {
+    return value.is_null() ? "-" : fmt::format(fmt::runtime(format_spec), value.get<double>());
+  };
+  std::string text =
+      fmt::format("{:>4}  {:>5}  {:>17}  {:>9}  {:>9}  {:>9}  {:>7}  {:>8}  {}\n", "cfg", "ok",
+                  "decode t/s", "p50 ms", "p99 ms", "max ms", "CV p99", "CV peak", "configuration");
+  for (const json& c : summary.at("configurations")) {
+    const json& tps = c["decode_tps"];
+    const json& latency = c["latency_ms"];
+    const json none;
+    text += fmt::format(
+        "{:>4}  {:>5}  {:>17}  {:>9}  {:>9}  {:>9}  {:>7}  {:>8}  {}\n",
+        c["config_index"].get<int>(),
+        fmt::format("{}/{}", c["runs_ok"].get<int>(), c["runs_measured"].get<int>()),
+        tps.is_null()
+            ? "-"
+            : fmt::format("{:.2f} ± {:.2f}", tps["mean"].get<double>(), tps["sd"].get<double>()),
+        number(latency.is_null() ? none : latency["p50"], "{:.2f}"),
+        number(latency.is_null() ? none : latency["p99"], "{:.2f}"),
+        number(latency.is_null() ? none : latency["max"], "{:.2f}"),
+        c["cv_p99"].is_null() ? "-" : percent(c["cv_p99"].get<double>()),
+        c["cv_peak_rss"].is_null() ? "-" : percent(c["cv_peak_rss"].get<double>()),
+        c["label"].get<std::string>());
+  }
+  return text;
+}
+
+}  // namespace flashslim::bench

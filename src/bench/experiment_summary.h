@@ -1,0 +1,53 @@
+#pragma once
+// What an experiment showed: per configuration statistics over its measured runs, the
+// latency-vs-background-load curves, and the success criteria of seed 002 (and the
+// stream-mode targets of the harness issue), each PASS / FAIL with its figure.
+// Computed from a results directory (docs/experiments.md), so `flashslim report` and the
+// runner agree by construction.
+//
+// summary.json:
+//   experiment        name
+//   configurations[]  config_index, label, run (the RunSpec fields shared by its runs),
+//                     budget_bytes, runs_measured, runs_ok, statuses (status → count),
+//                     decode_tps / prompt_tps / ttft_s / stall_s ({mean, sd, n}),
+//                     latency_ms (percentiles over every decode token of every ok run:
+//                     count, min, max, mean, sd, cv, p50, p90, p99), per_run_p99_ms[],
+//                     cv_p99, peak_rss_bytes ({mean, sd, n}), peak_rss_source
+//                     ("cgroup" or "rusage"), cv_peak_rss, p99_over_p50,
+//                     major_faults / read_bytes / io_some_us ({mean, sd, n})
+//   load_curves[]     scope, variants, config_indices, loads, mean_ms, p99_ms,
+//                     decode_tps, fit {slope_ms_per_percent, intercept_ms, r2,
+//                     max_residual_percent}
+//   criteria[]        criterion, source, scope, value, figure, threshold,
+//                     result ("PASS", "FAIL" or "n/a"), detail
+// CVs are fractions; a statistic without enough data is null.
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace flashslim::bench {
+
+nlohmann::json summarize_experiment(const std::filesystem::path& results_dir,
+                                    const std::string& experiment_name);
+
+// Configurations (summary.json `configurations` entries) that differ only in the RunSpec
+// fields named in `varying` (e.g. {"mode"} for a mode comparison), as lists of positions
+// in `configurations`, keyed by what they share.
+std::map<std::string, std::vector<size_t>> group_configurations(
+    const std::vector<nlohmann::json>& configurations, const std::set<std::string>& varying);
+
+// A configuration's label ("variant model mode budget=B tT ctxC pP nN sampling loadL")
+// without the RunSpec fields in `omit`: names a group of configurations.
+std::string scope_label(const nlohmann::json& run, const std::set<std::string>& omit);
+
+// The criteria as an aligned text table, one line each:
+// "PASS  CV of p99 < 15 %          3.2 %   mmap aidreams260K ... (seed 002)".
+std::string format_criteria(const nlohmann::json& summary);
+// Per configuration: runs ok / measured, decode t/s mean ± sd, p50 / p99 / max per-token
+// latency, CV of p99 and of peak RSS, as an aligned text table.
+std::string format_configurations(const nlohmann::json& summary);
+
+}  // namespace flashslim::bench

@@ -1,0 +1,349 @@
+// The experiment runner, its summary (statistics and seed 002 criteria) and the report:
+// summaries of hand-made results with known figures; the runner with a stand-in
+// `flashslim` script that reports, from inside the child, the cgroup and CPUs it runs in;
+// and a short end-to-end experiment on the aidreams260K fixture with the real binary
+// (2 modes × 2 repetitions) whose report files exist and whose numbers match the JSONL.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "bench/cgroup.h"
+#include "bench/experiment_runner.h"
+#include "bench/experiment_summary.h"
+#include "bench/report.h"
+#include "bench/run_results.h"
+#include "bench/stats.h"
+#include "core/error.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+using namespace flashslim;
+using namespace flashslim::bench;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+const std::string kModel =
+    std::string(FLASHSLIM_FIXTURES) + "/aidreams260K/aidreams260K-Q8_0-mixed.gguf";
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() /
+                       ("flashslim-experiment-test-" + std::to_string(::getpid()) + "-" + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::string text_of(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A results directory written by hand: one run.json and tokens.jsonl per run.
+class HandMadeResults {
+ public:
+  explicit HandMadeResults(const std::string& name) : dir_(fresh_dir(name)) {}
+  // A measured, successful run of a configuration with these decode latencies (ms) and
+  // this cgroup peak.
+  void add(size_t config_index, const std::string& mode, int load, const std::string& sampling,
+           const std::vector<double>& latencies_ms, uint64_t peak_bytes) {
+    RunSpec spec;
+    spec.index = next_index_++;
+    spec.config_index = config_index;
+    spec.model.path = "m.gguf";
+    spec.mode = mode;
+    spec.budget = BudgetSpec{"none", std::nullopt};
+    spec.threads = 1;
+    spec.ctx = 64;
+    spec.prompt_tokens = 4;
+    spec.gen_tokens = static_cast<int>(latencies_ms.size());
+    spec.sampling.name = sampling;
+    spec.background_load = load;
+    const fs::path run_dir = run_directory(dir_, spec.index);
+    fs::create_directories(run_dir);
+    std::ofstream log(run_dir / "tokens.jsonl");
+    log << json{{"i", 0}, {"phase", "prefill"}, {"pos", 0}, {"n_tokens", 4}, {"latency_us", 99000}}
+               .dump()
+        << "\n";
+    for (size_t k = 0; k < latencies_ms.size(); ++k)
+      log << json{{"i", k + 1},
+                  {"phase", "decode"},
+                  {"pos", 4 + k},
+                  {"latency_us", static_cast<int64_t>(latencies_ms[k] * 1000)}}
+                 .dump()
+          << "\n";
+    const Summary s = summarize(latencies_ms);
+    json record = {{"run", to_json(spec)},
+                   {"budget_bytes", nullptr},
+                   {"status", "ok"},
+                   {"max_rss_bytes", peak_bytes / 2},
+                   {"cgroup", {{"peak_bytes", peak_bytes}}},
+                   {"stats", {{"decode_tps", 1000.0 / s.mean}}},
+                   {"latency_ms", {{"p50", s.p50}, {"p99", s.p99}, {"max", s.max}}}};
+    write_json_file(run_dir / "run.json", record);
+  }
+  const fs::path& dir() const { return dir_; }
+
+ private:
+  fs::path dir_;
+  size_t next_index_ = 0;
+};
+
+const json* find_criterion(const json& summary, const std::string& name,
+                           const std::string& scope_part) {
+  for (const json& c : summary["criteria"])
+    if (c["criterion"] == name &&
+        c["scope"].get<std::string>().find(scope_part) != std::string::npos)
+      return &c;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST(BenchExperimentSummary, StatisticsAndCriteriaOfKnownRuns) {
+  HandMadeResults results("known");
+  // Configuration 0: identical runs (CV 0). Configuration 1: p99 of 10 and 20 ms.
+  results.add(0, "mmap", 0, "greedy", {10, 10, 10, 10}, 1000);
+  results.add(0, "mmap", 0, "greedy", {10, 10, 10, 10}, 1000);
+  results.add(1, "stream", 0, "greedy", {10, 10, 10, 10}, 1000);
+  results.add(1, "stream", 0, "greedy", {20, 20, 20, 20}, 1100);
+  const json summary = summarize_experiment(results.dir(), "known");
+  ASSERT_EQ(summary["configurations"].size(), 2u);
+  const json& c0 = summary["configurations"][0];
+  const json& c1 = summary["configurations"][1];
+  EXPECT_DOUBLE_EQ(c0["cv_p99"].get<double>(), 0.0);
+  EXPECT_EQ(c0["peak_rss_source"], "cgroup");
+  // p99s 10 and 20: mean 15, sample sd 7.071, CV 0.4714.
+  EXPECT_NEAR(c1["cv_p99"].get<double>(), std::sqrt(50.0) / 15, 1e-9);
+  EXPECT_NEAR(c1["cv_peak_rss"].get<double>(), std::sqrt(5000.0) / 1050, 1e-9);
+  EXPECT_EQ(c1["latency_ms"]["count"], 8);  // prefill excluded
+  EXPECT_DOUBLE_EQ(c1["latency_ms"]["p50"].get<double>(), 15.0);
+  EXPECT_NEAR(c1["decode_tps"]["mean"].get<double>(), 75.0, 1e-9);  // (100 + 50) / 2
+
+  const json* pass = find_criterion(summary, "CV of p99 across runs", "mmap");
+  ASSERT_NE(pass, nullptr);
+  EXPECT_EQ((*pass)["result"], "PASS");
+  const json* fail = find_criterion(summary, "CV of p99 across runs", "stream");
+  ASSERT_NE(fail, nullptr);
+  EXPECT_EQ((*fail)["result"], "FAIL");
+  EXPECT_EQ((*fail)["figure"], "47.14 %");
+  // Stream configurations are also held to the issue's targets.
+  bool stream_target = false;
+  for (const json& c : summary["criteria"])
+    stream_target |= c["source"] == "issue target (stream mode)";
+  EXPECT_TRUE(stream_target);
+  // Nothing varies in load or sampling: those criteria say why they are not evaluated.
+  const json* load = find_criterion(summary, "Degradation under load close to linear", "all");
+  ASSERT_NE(load, nullptr);
+  EXPECT_EQ((*load)["result"], "n/a");
+  EXPECT_NE(format_criteria(summary).find("FAIL  CV of p99 across runs"), std::string::npos);
+}
+
+TEST(BenchExperimentSummary, LoadCurveAndSamplingSpread) {
+  HandMadeResults results("curves");
+  // Mean latency 10, 12, 14, 16 ms at loads 0, 25, 50, 75: exactly linear.
+  for (int k = 0; k < 4; ++k)
+    for (int rep = 0; rep < 2; ++rep)
+      results.add(k, "mmap", 25 * k, "greedy", {10.0 + 2 * k, 10.0 + 2 * k}, 1000);
+  // Two sampling settings at load 0 in another mode: p99 CVs 0 and 0.4714.
+  results.add(4, "stream", 0, "greedy", {10, 10}, 1000);
+  results.add(4, "stream", 0, "greedy", {10, 10}, 1000);
+  results.add(5, "stream", 0, "t0.8", {10, 10}, 1000);
+  results.add(5, "stream", 0, "t0.8", {20, 20}, 1000);
+  const json summary = summarize_experiment(results.dir(), "curves");
+
+  ASSERT_EQ(summary["load_curves"].size(), 1u);
+  const json& curve = summary["load_curves"][0];
+  EXPECT_EQ(curve["loads"], json({0, 25, 50, 75}));
+  EXPECT_NEAR(curve["fit"]["slope_ms_per_percent"].get<double>(), 2.0 / 25, 1e-9);
+  EXPECT_NEAR(curve["fit"]["r2"].get<double>(), 1.0, 1e-12);
+  const json* linear = find_criterion(summary, "Degradation under load close to linear", "mmap");
+  ASSERT_NE(linear, nullptr);
+  EXPECT_EQ((*linear)["result"], "PASS");
+
+  const json* sampling =
+      find_criterion(summary, "Sampling independence: CV of p99 spread", "stream");
+  ASSERT_NE(sampling, nullptr);
+  EXPECT_EQ((*sampling)["result"], "FAIL");
+  EXPECT_NEAR((*sampling)["value"].get<double>(), std::sqrt(50.0) / 15, 1e-9);
+}
+
+TEST(BenchExperimentResults, TokenLogErrorsNameFileLineAndField) {
+  const fs::path dir = fresh_dir("tokenlog");
+  std::ofstream(dir / "tokens.jsonl") << R"({"phase":"decode","pos":3,"latency_us":5})"
+                                      << "\n"
+                                      << R"({"phase":"decode","pos":4})"
+                                      << "\n";
+  try {
+    read_token_log(dir / "tokens.jsonl");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("tokens.jsonl:2: missing field \"latency_us\""),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(BenchExperimentResults, PromptHasTheRequestedTokenCount) {
+  const Model model(kModel);
+  const auto tokenizer = Tokenizer::from_gguf(model.file());
+  for (int n : {1, 8, 33, 100}) {
+    const PromptText prompt = prompt_of_length(*tokenizer, n);
+    EXPECT_EQ(prompt.tokens, n);
+    EXPECT_EQ(static_cast<int>(tokenizer->encode(prompt.text, true).size()), n);
+  }
+}
+
+// A stand-in for `flashslim`: answers `run --help` with the measurement flags, and for a
+// run prints the cgroup and CPUs it sees from inside, and writes a token log and stats.
+class FakeFlashslim {
+ public:
+  FakeFlashslim() : path_(fresh_dir("fake") / "flashslim") {
+    std::ofstream(path_) << R"(#!/bin/sh
+if [ "$2" = "--help" ]; then echo "--token-log --stats-json --budget  --mlock  --no-mlock"; exit 0; fi
+shift
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --token-log) log=$2; shift 2;;
+    --stats-json) stats=$2; shift 2;;
+    --ignore-eos|--mlock|--no-mlock) echo "flag $1"; shift;;
+    --budget) echo "budget $2"; shift 2;;
+    *) shift 2;;
+  esac
+done
+cat /proc/self/cgroup
+grep Cpus_allowed_list /proc/self/status
+printf '{"i":0,"phase":"prefill","pos":0,"n_tokens":3,"latency_us":900}\n' > "$log"
+printf '{"i":1,"phase":"decode","pos":3,"latency_us":1000}\n' >> "$log"
+printf '{"i":2,"phase":"decode","pos":4,"latency_us":3000}\n' >> "$log"
+printf '{"decode_tps":500,"ttft_s":0.002}\n' > "$stats"
+)";
+    ::chmod(path_.c_str(), 0755);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+TEST(BenchExperimentRunner, ChildRunsInItsCgroupOnItsCpusWithTheRunFlags) {
+  std::string reason;
+  try {
+    find_memory_cgroup_parent();
+  } catch (const Error& e) {
+    GTEST_SKIP() << "no memory cgroup: " << e.what();
+  }
+  const FakeFlashslim fake;
+  const json document = {
+      {"models", {kModel}},
+      {"modes", {"mmap"}},
+      {"budgets", {"64M"}},
+      {"prompt_tokens", 3},
+      {"gen_tokens", 2},
+      {"cpus", {0}},
+      {"mlock", false},
+      {"repetitions", 1},
+      {"warmup", 0},
+      {"cold_cache", false},
+      {"variants", {{{"name", "pinned"}}, {{"name", "no-such-cpu"}, {"cpus", {1023}}}}}};
+  RunnerOptions options;
+  options.results_dir = fresh_dir("fake-results");
+  options.flashslim_binary = fake.path();
+  options.config_text = document.dump();
+  const ExperimentOutcome outcome =
+      run_experiment(parse_experiment_config(document, "test"), options);
+  ASSERT_EQ(outcome.runs, 2u);
+  EXPECT_EQ(outcome.runs_ok, 1u);
+
+  const fs::path run0 = run_directory(options.results_dir, 0);
+  const json record = read_json_file(run0 / "run.json");
+  ASSERT_EQ(record["status"], "ok") << record.dump(2);
+  const std::string seen = text_of(run0 / "stdout.txt");
+  // The group's path relative to the cgroup root is what /proc/self/cgroup shows.
+  const std::string group = fs::path(record["cgroup"]["dir"].get<std::string>()).filename();
+  EXPECT_NE(seen.find(group), std::string::npos) << seen;
+  EXPECT_NE(seen.find("Cpus_allowed_list:\t0\n"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("budget 67108864"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("flag --no-mlock"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("flag --ignore-eos"), std::string::npos) << seen;
+  EXPECT_EQ(record["cgroup"]["limit_bytes"], 64 << 20);
+  EXPECT_EQ(record["prompt_tokens_actual"], 3);
+  EXPECT_DOUBLE_EQ(record["latency_ms"]["max"].get<double>(), 3.0);
+  EXPECT_DOUBLE_EQ(record["stats"]["decode_tps"].get<double>(), 500.0);
+  EXPECT_FALSE(fs::exists(record["cgroup"]["dir"].get<std::string>()));  // removed after
+
+  // A CPU the harness may not use: the run is marked, not pinned elsewhere.
+  const json skipped = read_json_file(run_directory(options.results_dir, 1) / "run.json");
+  EXPECT_EQ(skipped["status"].get<std::string>().rfind("skipped: CPU 1023 not available", 0), 0u)
+      << skipped["status"];
+  const std::string csv = text_of(options.results_dir / "runs.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3);
+  EXPECT_TRUE(fs::exists(options.results_dir / "summary.json"));
+  EXPECT_TRUE(fs::exists(options.results_dir / "provenance.json"));
+}
+
+TEST(BenchExperimentEndToEnd, TwoModesTwoRepetitionsOnAFixture) {
+  const RunCapabilities run = probe_run_capabilities(FLASHSLIM_BIN);
+  if (!run.token_log || !run.stats_json)
+    GTEST_SKIP() << FLASHSLIM_BIN << " run has no --token-log/--stats-json yet";
+  const json document = {
+      {"name", "e2e"},      {"models", {kModel}}, {"modes", {"resident", "mmap"}},
+      {"threads", 1},       {"ctx", 64},          {"prompt_tokens", 8},
+      {"gen_tokens", 12},   {"repetitions", 2},   {"warmup", 0},
+      {"cold_cache", false}};
+  RunnerOptions options;
+  options.results_dir = fresh_dir("e2e-results");
+  options.flashslim_binary = FLASHSLIM_BIN;
+  options.config_text = document.dump(2);
+  const ExperimentOutcome outcome =
+      run_experiment(parse_experiment_config(document, "e2e"), options);
+  ASSERT_EQ(outcome.runs, 4u);
+  ASSERT_EQ(outcome.runs_ok, 4u) << text_of(options.results_dir / "runs.csv");
+
+  // Per run: the record's percentiles are those of its token log.
+  std::map<int, std::vector<double>> pooled;  // by configuration
+  for (const json& record : read_run_records(options.results_dir)) {
+    const fs::path dir = run_directory(options.results_dir, record["run"]["index"].get<size_t>());
+    const std::vector<double> ms = decode_latencies_ms(read_token_log(dir / "tokens.jsonl"));
+    ASSERT_EQ(ms.size(), 12u);
+    EXPECT_DOUBLE_EQ(record["latency_ms"]["p99"].get<double>(), percentile(ms, 99));
+    EXPECT_DOUBLE_EQ(record["latency_ms"]["max"].get<double>(), percentile(ms, 100));
+    EXPECT_EQ(record["stats"]["gen_tokens"], 12);
+    EXPECT_GT(record["cgroup"]["peak_bytes"].get<double>(), 0);
+    auto& all = pooled[record["run"]["config_index"].get<int>()];
+    all.insert(all.end(), ms.begin(), ms.end());
+  }
+  const json summary = read_json_file(options.results_dir / "summary.json");
+  ASSERT_EQ(summary["configurations"].size(), 2u);
+  for (const json& c : summary["configurations"]) {
+    const std::vector<double>& ms = pooled[c["config_index"].get<int>()];
+    EXPECT_EQ(c["latency_ms"]["count"].get<size_t>(), ms.size());
+    EXPECT_DOUBLE_EQ(c["latency_ms"]["p50"].get<double>(), percentile(ms, 50));
+    EXPECT_DOUBLE_EQ(c["latency_ms"]["p99"].get<double>(), percentile(ms, 99));
+    EXPECT_FALSE(c["cv_p99"].is_null());
+  }
+
+  const fs::path out = fresh_dir("e2e-report");
+  const ReportOutcome report = write_report(options.results_dir, out);
+  EXPECT_TRUE(report.problems.empty()) << report.problems.front();
+  const std::string md = text_of(report.markdown);
+  const std::string html = text_of(report.html);
+  for (const char* stem : {"modes-00-latency-cdf", "cfg000-latency-hist", "cfg000-latency-position",
+                           "cfg000-rss", "cfg001-latency-hist"}) {
+    for (const char* ext : {".png", ".svg"})
+      EXPECT_TRUE(fs::exists(out / "plots" / (std::string(stem) + ext))) << stem << ext;
+    EXPECT_NE(md.find(std::string("plots/") + stem + ".png"), std::string::npos) << stem;
+  }
+  // The report shows the summary's figures (p99 of configuration 0, 2 decimals).
+  const std::string p99 =
+      fmt::format("{:.2f}", summary["configurations"][0]["latency_ms"]["p99"].get<double>());
+  EXPECT_NE(md.find(p99), std::string::npos);
+  EXPECT_NE(html.find(p99), std::string::npos);
+  EXPECT_NE(md.find("CV of p99 across runs"), std::string::npos);
+  EXPECT_NE(md.find(summary["configurations"][0]["label"].get<std::string>()), std::string::npos);
+}
