@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "kernels/kernel_table.h"
 #include "model/forward.h"
 #include "model/generate.h"
 #include "model/generation_json.h"
@@ -33,6 +34,7 @@ struct RunFlags {
   std::string logits_out;
   std::string stats_json;
   std::string token_log;
+  std::string cpu_isa = "auto";
   bool ignore_eos = false;
   SamplerParams sampling;
 };
@@ -50,6 +52,7 @@ void write_text_file(const std::string& path, const std::string& text, const cha
 }
 
 void run(const RunFlags& f) {
+  if (f.cpu_isa != "auto") select_kernel_isa(f.cpu_isa);
   const WeightOptions weight_options = to_weight_options(f.weights);
   const auto load_start = std::chrono::steady_clock::now();
   const uint64_t origin_ns = storage::now_ns();
@@ -130,11 +133,12 @@ void run(const RunFlags& f) {
   const size_t n_gen = result.generated_ids.size();
   std::fprintf(stderr,
                "\nflashslim: %s, %s, mode %s, %d threads, ctx %d, kv %s\n"
+               "kernels:  %s\n"
                "load:     %10.2f ms\n"
                "prompt:   %10.2f ms / %zu tokens (%.2f t/s)\n"
                "generate: %10.2f ms / %zu tokens (%.2f t/s)\n",
                hp.arch.c_str(), tokenizer->kind().c_str(), weight_mode_name(weights.mode), threads,
-               fo.n_ctx, f.kv_type.c_str(), load_ms, result.prompt_ms,
+               fo.n_ctx, f.kv_type.c_str(), kernel_isa_name(), load_ms, result.prompt_ms,
                prompt.size(), prompt.size() * 1000.0 / result.prompt_ms, gen_ms, n_gen,
                n_gen ? n_gen * 1000.0 / gen_ms : 0.0);
 
@@ -212,6 +216,8 @@ void register_run_command(CLI::App& app) {
   cmd->add_flag("--ignore-eos", flags->ignore_eos, "Keep generating after an end-of-generation token");
   cmd->add_option("--logits-out", flags->logits_out,
                   "Write prompt/generation logits as JSON (fields as the fixtures' reference runs)");
+  cmd->add_option("--cpu-isa", flags->cpu_isa,
+                  "Kernels: auto, scalar, avx2, avx2+vnni, avx512 (FLASHSLIM_FORCE_SCALAR=1 also forces scalar)");
   cmd->callback([flags] { run(*flags); });
 }
 

@@ -1,9 +1,10 @@
 #include "kernels/matmul.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "core/error.h"
-#include "tensor/activation.h"
+#include "kernels/kernel_table.h"
 
 namespace flashslim {
 
@@ -24,34 +25,42 @@ QuantizedActivations quantize_activations(GgmlType weight_type, const float* x, 
   if (q.row_bytes * static_cast<size_t>(n_tokens) > scratch.size())
     fail("internal: activation scratch of {} bytes is too small for {} x {}", scratch.size(),
          n_tokens, cols);
-  pool.parallel_for(n_tokens, [&](int, int64_t begin, int64_t end) {
+  const KernelTable& k = kernels();
+  // One token's row is a few microseconds of work: only prefill splits it.
+  auto convert = [&](int, int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t)
-      quantize_activation(q.type, x + t * cols, scratch.data() + t * q.row_bytes, cols);
-  });
+      quantize_activation_row(k, q.type, x + t * cols, scratch.data() + t * q.row_bytes, cols);
+  };
+  if (n_tokens == 1)
+    convert(0, 0, 1);
+  else
+    pool.parallel_for(n_tokens, convert);
   return q;
 }
 
 void matmul(const WeightView& w, const QuantizedActivations& xq, float* y, int64_t y_stride,
             ThreadPool& pool) {
-  const TypeTraits& traits = type_traits(w.info->type);
+  const GemmFn gemm = kernels().of(w.info->type).gemm;
+  if (!gemm) fail("internal: no matrix kernel for tensor type {}", type_name(w.info->type));
   const size_t w_row_bytes = w.info->row_bytes();
   const int64_t cols = w.info->cols();
-  // Rows are processed in tiles so that, in prefill, a tile of weight rows stays
-  // in cache while every token's activations pass over it.
-  constexpr int64_t kTileRows = 16;
   for (int p = 0; p < w.n_parts; ++p) {
     const RowRange& part = w.parts[p];
     const int64_t n_rows = part.end - part.begin;
-    const int64_t n_tiles = (n_rows + kTileRows - 1) / kTileRows;
-    pool.parallel_for(n_tiles, [&](int, int64_t tile_begin, int64_t tile_end) {
-      for (int64_t tile = tile_begin; tile < tile_end; ++tile) {
-        const int64_t r0 = tile * kTileRows, r1 = std::min(n_rows, r0 + kTileRows);
-        for (int64_t t = 0; t < xq.n_tokens; ++t) {
-          const uint8_t* act = xq.data + t * xq.row_bytes;
-          float* out = y + t * y_stride + part.begin;
-          for (int64_t r = r0; r < r1; ++r)
-            traits.vec_dot(cols, out + r, part.data + r * w_row_bytes, act);
-        }
+    // Chunks of rows handed out dynamically (threads on a shared machine do
+    // not run at equal speed): ~16 chunks per thread, 4..64 rows each, a
+    // multiple of 4 so the kernels' row tiles stay full. Each chunk covers
+    // all tokens, so prefill reads its weight rows once per chunk.
+    int64_t chunk = n_rows / (static_cast<int64_t>(pool.size()) * 16);
+    chunk = std::clamp<int64_t>((chunk + 3) & ~int64_t{3}, 4, 64);
+    const int64_t n_chunks = (n_rows + chunk - 1) / chunk;
+    std::atomic<int64_t> next{0};
+    pool.parallel_for(pool.size(), [&](int, int64_t, int64_t) {
+      for (int64_t c = next.fetch_add(1, std::memory_order_relaxed); c < n_chunks;
+           c = next.fetch_add(1, std::memory_order_relaxed)) {
+        const int64_t r0 = c * chunk, r1 = std::min(n_rows, r0 + chunk);
+        gemm(cols, r1 - r0, xq.n_tokens, part.data + r0 * w_row_bytes, w_row_bytes, xq.data,
+             xq.row_bytes, y + part.begin + r0, y_stride);
       }
     });
   }

@@ -1,6 +1,7 @@
 #pragma once
 // Element-wise and row operations of the forward pass, with ggml's numerics
-// (float math, sums of squares and softmax denominators in double).
+// (float math, sums of squares and softmax denominators in double). All but
+// rope run the kernels() table's version (SIMD lanes reorder the sums).
 #include <cstdint>
 
 namespace flashslim::ops {

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "kernels/kernel_table.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "tensor/fp16.h"
@@ -14,17 +15,17 @@ namespace {
 
 // Dot products inside attention, as ggml's vec_dot for the cache type: with an
 // f16 cache both sides are f16 (the query / probabilities are rounded first).
-float dot_f16(const uint16_t* a, const uint16_t* b, int64_t n) {
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i)
-    sum += static_cast<double>(fp16_to_fp32(a[i]) * fp16_to_fp32(b[i]));
-  return static_cast<float>(sum);
+// Both run the dispatched kernels (any n, not only multiples of the SIMD width).
+float dot_f16(const KernelTable& k, const uint16_t* a, const uint16_t* b, int64_t n) {
+  float out;
+  k.of(GgmlType::F16).vec_dot(n, &out, a, b);
+  return out;
 }
 
-float dot_f32(const float* a, const float* b, int64_t n) {
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(a[i] * b[i]);
-  return static_cast<float>(sum);
+float dot_f32(const KernelTable& k, const float* a, const float* b, int64_t n) {
+  float out;
+  k.of(GgmlType::F32).vec_dot(n, &out, a, b);
+  return out;
 }
 
 const float* f32_data(const WeightView& w) {
@@ -187,6 +188,7 @@ void Forward::attention(int32_t layer, int32_t n_tokens) {
   const int64_t embd = hp_.n_embd;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const bool f16 = kv_.type() == KvType::F16;
+  const KernelTable& k = kernels();
   pool_.parallel_for(static_cast<int64_t>(n_tokens) * n_head, [&](int thread, int64_t begin,
                                                                   int64_t end) {
     float* scores = &scores_[static_cast<size_t>(thread) * opt_.n_ctx];
@@ -198,24 +200,24 @@ void Forward::attention(int32_t layer, int32_t n_tokens) {
       const int32_t n_pos = n_past_ + t + 1;  // causal: positions 0..pos
       const float* q = &q_[t * embd + h * hd];
       if (f16) {
-        for (int32_t d = 0; d < hd; ++d) q16[d] = fp32_to_fp16(q[d]);
+        k.quantize_f16(q, q16, hd);
         for (int32_t p = 0; p < n_pos; ++p)
-          scores[p] = dot_f16(q16, static_cast<const uint16_t*>(kv_.key(layer, p)) + kvh * hd, hd);
+          scores[p] = dot_f16(k, q16, static_cast<const uint16_t*>(kv_.key(layer, p)) + kvh * hd, hd);
       } else {
         for (int32_t p = 0; p < n_pos; ++p)
-          scores[p] = dot_f32(q, static_cast<const float*>(kv_.key(layer, p)) + kvh * hd, hd);
+          scores[p] = dot_f32(k, q, static_cast<const float*>(kv_.key(layer, p)) + kvh * hd, hd);
       }
       ops::softmax(scores, n_pos, scale);
       float* out = &attn_[t * embd + h * hd];
       if (f16) {
-        for (int32_t p = 0; p < n_pos; ++p) scores16[p] = fp32_to_fp16(scores[p]);
+        k.quantize_f16(scores, scores16, n_pos);
         for (int32_t d = 0; d < hd; ++d)
-          out[d] = dot_f16(scores16,
+          out[d] = dot_f16(k, scores16,
                            static_cast<const uint16_t*>(kv_.value_row(layer, kvh * hd + d)), n_pos);
       } else {
         for (int32_t d = 0; d < hd; ++d)
           out[d] =
-              dot_f32(scores, static_cast<const float*>(kv_.value_row(layer, kvh * hd + d)), n_pos);
+              dot_f32(k, scores, static_cast<const float*>(kv_.value_row(layer, kvh * hd + d)), n_pos);
       }
     }
   });

@@ -1,0 +1,132 @@
+// Kernel microbenchmarks: matrix-vector (decode) and matrix-matrix (prefill
+// tiles) per weight type and kernel table, reporting GB/s of weight bytes
+// consumed (bytes_per_second), plus activation quantization and row ops.
+// Single-threaded; the weight matrix (2048 x 4096) exceeds L2, as in decode.
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/kernel_table.h"
+#include "tensor/ggml_type.h"
+
+namespace flashslim {
+namespace {
+
+constexpr int64_t kCols = 2048;
+constexpr int64_t kRows = 4096;
+
+std::vector<float> gaussian(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+// A kRows x kCols matrix of `type`, and n_tokens activation rows for it.
+struct Problem {
+  std::vector<uint8_t> w, act;
+  size_t w_row = 0, act_row = 0;
+  std::vector<float> y;
+};
+
+Problem make_problem(const KernelTable& k, GgmlType type, int64_t n_tokens) {
+  Problem p;
+  const TypeTraits& t = type_traits(type);
+  p.w_row = row_bytes(type, kCols);
+  p.act_row = row_bytes(t.vec_dot_type, kCols);
+  p.w.resize(p.w_row * kRows);
+  const auto row = gaussian(kCols, 1);
+  for (int64_t r = 0; r < kRows; ++r) t.from_float(row.data(), p.w.data() + r * p.w_row, kCols);
+  p.act.resize(p.act_row * n_tokens);
+  for (int64_t i = 0; i < n_tokens; ++i) {
+    const auto x = gaussian(kCols, static_cast<uint32_t>(i + 2));
+    quantize_activation_row(k, t.vec_dot_type, x.data(), p.act.data() + i * p.act_row, kCols);
+  }
+  p.y.resize(static_cast<size_t>(kRows * n_tokens));
+  return p;
+}
+
+void BM_Gemm(benchmark::State& state, KernelIsa isa, GgmlType type) {
+  const KernelTable* k = kernel_table(isa);
+  if (!k) return state.SkipWithError("CPU lacks this ISA");
+  const int64_t n_tokens = state.range(0);
+  Problem p = make_problem(*k, type, n_tokens);
+  const GemmFn gemm = k->of(type).gemm;
+  for (auto _ : state) {
+    gemm(kCols, kRows, n_tokens, p.w.data(), p.w_row, p.act.data(), p.act_row, p.y.data(), kRows);
+    benchmark::DoNotOptimize(p.y.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(p.w.size()));
+  state.counters["MAC/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * kRows * kCols * n_tokens,
+                         benchmark::Counter::kIsRate);
+}
+
+void BM_QuantizeActivation(benchmark::State& state, KernelIsa isa, GgmlType act_type) {
+  const KernelTable* k = kernel_table(isa);
+  if (!k) return state.SkipWithError("CPU lacks this ISA");
+  const auto x = gaussian(kCols * 8, 3);
+  std::vector<uint8_t> out(row_bytes(act_type, kCols * 8));
+  for (auto _ : state) {
+    quantize_activation_row(*k, act_type, x.data(), out.data(), kCols * 8);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * kCols * 8 * 4);
+}
+
+void BM_Swiglu(benchmark::State& state, KernelIsa isa) {
+  const KernelTable* k = kernel_table(isa);
+  if (!k) return state.SkipWithError("CPU lacks this ISA");
+  auto g = gaussian(5632, 4);
+  const auto u = gaussian(5632, 5);
+  for (auto _ : state) {
+    k->swiglu(g.data(), u.data(), 5632);
+    benchmark::DoNotOptimize(g.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * 5632 * 8);
+}
+
+const char* isa_label(KernelIsa isa) {
+  switch (isa) {
+    case KernelIsa::Scalar:
+      return "scalar";
+    case KernelIsa::Avx2:
+      return "avx2";
+    case KernelIsa::Avx2Vnni:
+      return "avx2+vnni";
+    case KernelIsa::Avx512:
+      return "avx512";
+  }
+  return "?";
+}
+
+int register_all() {
+  const GgmlType types[] = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
+                            GgmlType::Q8_0, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K,
+                            GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::F16,  GgmlType::BF16,
+                            GgmlType::F32};
+  for (KernelIsa isa : kAllKernelIsas) {
+    const std::string name = isa_label(isa);
+    for (GgmlType type : types) {
+      auto* b = benchmark::RegisterBenchmark(
+          ("gemm/" + name + "/" + std::string(type_name(type))).c_str(), BM_Gemm, isa, type);
+      // 1 token = decode's matrix-vector; 16 = a prefill tile.
+      b->Arg(1)->Arg(16)->Unit(benchmark::kMillisecond);
+      if (isa == KernelIsa::Scalar) b->Iterations(1);
+    }
+    for (GgmlType act : {GgmlType::Q8_0, GgmlType::Q8_K, GgmlType::F16})
+      benchmark::RegisterBenchmark(("quantize/" + name + "/" + std::string(type_name(act))).c_str(),
+                                   BM_QuantizeActivation, isa, act);
+    benchmark::RegisterBenchmark(("swiglu/" + name).c_str(), BM_Swiglu, isa);
+  }
+  return 0;
+}
+
+const int registered = register_all();
+
+}  // namespace
+}  // namespace flashslim

@@ -1,0 +1,859 @@
+// x86 kernels, one source for every x86 table. Included once by each
+// src/kernels/simd/x86_<isa>.cpp, which first defines:
+//   FLASHSLIM_TARGET     the target string, e.g. "avx2,fma,f16c"
+//   FLASHSLIM_VNNI       0 (pmaddubsw + pmaddwd), 1 (AVX-VNNI), 2 (AVX512-VNNI + VL)
+//   FLASHSLIM_ISA_NS     the namespace of this copy, e.g. avx2
+// and FLASHSLIM_TILE_ROWS / FLASHSLIM_TILE_TOKENS, the register tile of the
+// matrix kernels (AVX2 has 16 vector registers, AVX-512 32).
+//
+// All vectors are 256 bits. Everything after the target pragma is in an
+// anonymous namespace and uses no standard-library templates, so no inline
+// function compiled for this target can be merged with a baseline copy.
+//
+// Integer dot products pair each weight block with its activation block as
+// ggml does: weight levels are made unsigned (level + offset), multiplied by
+// the signed int8 activations, and offset * sum(activations) is subtracted.
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/kernel_table.h"
+#include "tensor/block_formats.h"
+#include "tensor/fp16.h"
+#include "tensor/k_quant_helpers.h"
+#include "tensor/reference_kernels.h"
+
+#define FLASHSLIM_DO_PRAGMA(x) _Pragma(#x)
+#if defined(__clang__)
+#define FLASHSLIM_TARGET_BEGIN(t) \
+  FLASHSLIM_DO_PRAGMA(clang attribute push(__attribute__((target(t))), apply_to = function))
+#define FLASHSLIM_TARGET_END FLASHSLIM_DO_PRAGMA(clang attribute pop)
+#else
+#define FLASHSLIM_TARGET_BEGIN(t) \
+  FLASHSLIM_DO_PRAGMA(GCC push_options) FLASHSLIM_DO_PRAGMA(GCC target(t))
+#define FLASHSLIM_TARGET_END FLASHSLIM_DO_PRAGMA(GCC pop_options)
+#endif
+
+FLASHSLIM_TARGET_BEGIN(FLASHSLIM_TARGET)
+
+namespace flashslim::simd::FLASHSLIM_ISA_NS {
+namespace {
+
+constexpr int kRm = FLASHSLIM_TILE_ROWS;
+constexpr int kRn = FLASHSLIM_TILE_TOKENS;
+constexpr bool kVnni = FLASHSLIM_VNNI != 0;
+
+// ---------------------------------------------------------------- primitives
+
+// acc + sums of 4 adjacent u8 * s8 products per int32 lane. Without VNNI the
+// int16 pair sums saturate unless u <= 128 (activations are within ±127).
+inline __m256i dot_u8s8(__m256i acc, __m256i u, __m256i s) {
+#if FLASHSLIM_VNNI == 2
+  return _mm256_dpbusd_epi32(acc, u, s);
+#elif FLASHSLIM_VNNI == 1
+  return _mm256_dpbusd_avx_epi32(acc, u, s);
+#else
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
+#endif
+}
+
+// acc + sums of 2 adjacent int16 products per int32 lane.
+inline __m256i dot_s16(__m256i acc, __m256i a, __m256i b) {
+#if FLASHSLIM_VNNI == 2
+  return _mm256_dpwssd_epi32(acc, a, b);
+#elif FLASHSLIM_VNNI == 1
+  return _mm256_dpwssd_avx_epi32(acc, a, b);
+#else
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
+#endif
+}
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+inline int32_t hsum(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+  return _mm_cvtsi128_si32(s);
+}
+
+inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+// 16 bytes of nibbles -> 32 bytes: low nibbles first, then high nibbles.
+inline __m256i nibbles_to_bytes(const uint8_t* p) {
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
+  return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+}
+
+// Byte j = 0x10 if bit j of the 32-bit word is set, else 0.
+inline __m256i bits_to_0x10_bytes(const uint8_t* p) {
+  uint32_t word;
+  std::memcpy(&word, p, sizeof(word));
+  // Byte j takes word byte j/8, then keeps bit j%8 of it.
+  const __m256i spread = _mm256_shuffle_epi8(
+      _mm256_set1_epi32(static_cast<int>(word)),
+      _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
+  const __m256i bit = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ull));
+  const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+  return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+}
+
+// Byte j = `value` if byte j of `bytes` has any bit of `mask` set, else 0.
+inline __m256i mask_bit_to(__m256i bytes, uint8_t mask, uint8_t value) {
+  const __m256i m = _mm256_set1_epi8(static_cast<char>(mask));
+  const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(bytes, m), m);
+  return _mm256_and_si256(set, _mm256_set1_epi8(static_cast<char>(value)));
+}
+
+// ------------------------------------------- 32-element block types (Q4_0 ...)
+// Each type: W (weight block), A (activation block), levels() = unsigned
+// weight levels in element order, kOffset (level = unsigned - offset), kMin
+// (x = level * d + m; the activation's s carries sum(a) * d_a), kSigned (Q8_0:
+// levels are the int8 values themselves).
+
+struct Q4_0 {
+  using W = block_q4_0;
+  using A = block_q8_0;
+  static constexpr int kOffset = 8;
+  static constexpr bool kMin = false, kSigned = false;
+  static __m256i levels(const W& b) { return nibbles_to_bytes(b.qs); }
+};
+
+struct Q4_1 {
+  using W = block_q4_1;
+  using A = block_q8_1;
+  static constexpr int kOffset = 0;
+  static constexpr bool kMin = true, kSigned = false;
+  static __m256i levels(const W& b) { return nibbles_to_bytes(b.qs); }
+};
+
+struct Q5_0 {
+  using W = block_q5_0;
+  using A = block_q8_0;
+  static constexpr int kOffset = 16;
+  static constexpr bool kMin = false, kSigned = false;
+  static __m256i levels(const W& b) {
+    return _mm256_or_si256(nibbles_to_bytes(b.qs), bits_to_0x10_bytes(b.qh));
+  }
+};
+
+struct Q5_1 {
+  using W = block_q5_1;
+  using A = block_q8_1;
+  static constexpr int kOffset = 0;
+  static constexpr bool kMin = true, kSigned = false;
+  static __m256i levels(const W& b) {
+    return _mm256_or_si256(nibbles_to_bytes(b.qs), bits_to_0x10_bytes(b.qh));
+  }
+};
+
+struct Q8_0 {
+  using W = block_q8_0;
+  using A = block_q8_0;
+  static constexpr int kOffset = 128;  // used as offset only with VNNI
+  static constexpr bool kMin = false, kSigned = true;
+  static __m256i levels(const W& b) { return load256(b.qs); }
+};
+
+template <class T>
+float min_of(const typename T::W& b) {
+  if constexpr (T::kMin) return fp16_to_fp32(b.m);
+  return 0.0f;
+}
+template <class T>
+float sum_of(const typename T::A& a) {
+  if constexpr (T::kMin) return fp16_to_fp32(a.s);
+  return 0.0f;
+}
+
+// Signed weights without VNNI multiply |w| by sign(w) * a instead (pmaddubsw
+// would saturate with offset 128); everything else uses the offset.
+template <class T>
+constexpr bool kSignTrick = T::kSigned && !kVnni;
+template <class T>
+constexpr int kEffectiveOffset = kSignTrick<T> ? 0 : T::kOffset;
+
+template <class T>
+inline __m256i prepared_levels(const typename T::W& b) {
+  const __m256i q = T::levels(b);
+  if constexpr (T::kSigned && kVnni) return _mm256_xor_si256(q, _mm256_set1_epi8(-128));
+  return q;
+}
+
+template <class T>
+inline __m256i block_dot(__m256i init, __m256i w, __m256i a) {
+  if constexpr (kSignTrick<T>) {
+    return dot_u8s8(init, _mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w));
+  } else {
+    return dot_u8s8(init, w, a);
+  }
+}
+
+// RM weight rows × RN activation rows over nb blocks.
+template <class T, int RM, int RN>
+void legacy_tile(int64_t nb, const uint8_t* w, size_t w_stride, const uint8_t* act,
+                 size_t act_stride, float* y, int64_t y_stride) {
+  using W = typename T::W;
+  using A = typename T::A;
+  __m256 acc[RM][RN];
+  float acc_min[RM][RN];
+  for (int r = 0; r < RM; ++r)
+    for (int t = 0; t < RN; ++t) {
+      acc[r][t] = _mm256_setzero_ps();
+      acc_min[r][t] = 0.0f;
+    }
+  const __m256i offset = _mm256_set1_epi8(static_cast<char>(kEffectiveOffset<T>));
+  for (int64_t i = 0; i < nb; ++i) {
+    __m256i wq[RM];
+    float wd[RM], wm[RM];
+    for (int r = 0; r < RM; ++r) {
+      const W& b = reinterpret_cast<const W*>(w + r * w_stride)[i];
+      wq[r] = prepared_levels<T>(b);
+      wd[r] = fp16_to_fp32(b.d);
+      wm[r] = min_of<T>(b);
+    }
+    __m256i aq[RN], init[RN];
+    float ad[RN], as[RN];
+    for (int t = 0; t < RN; ++t) {
+      const A& b = reinterpret_cast<const A*>(act + t * act_stride)[i];
+      aq[t] = load256(b.qs);
+      ad[t] = fp16_to_fp32(b.d);
+      as[t] = sum_of<T>(b);
+      // -offset * sum(a), spread over the lanes the products land in.
+      init[t] = kEffectiveOffset<T> == 0
+                    ? _mm256_setzero_si256()
+                    : _mm256_sub_epi32(_mm256_setzero_si256(),
+                                       dot_u8s8(_mm256_setzero_si256(), offset, aq[t]));
+    }
+    for (int r = 0; r < RM; ++r)
+      for (int t = 0; t < RN; ++t) {
+        const __m256i s = block_dot<T>(init[t], wq[r], aq[t]);
+        acc[r][t] =
+            _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(wd[r] * ad[t]), acc[r][t]);
+        if constexpr (T::kMin) acc_min[r][t] += wm[r] * as[t];
+      }
+  }
+  for (int r = 0; r < RM; ++r)
+    for (int t = 0; t < RN; ++t) y[t * y_stride + r] = hsum(acc[r][t]) + acc_min[r][t];
+}
+
+template <class T>
+struct Legacy {
+  static constexpr int kBlock = 32;
+  template <int RM, int RN>
+  static void tile(int64_t cols, const uint8_t* w, size_t w_stride, const uint8_t* act,
+                   size_t act_stride, float* y, int64_t y_stride) {
+    legacy_tile<T, RM, RN>(cols / 32, w, w_stride, act, act_stride, y, y_stride);
+  }
+  // Exact ggml formulas: level * d (+ m).
+  static void to_float(const void* src, float* dst, int64_t n) {
+    const auto* x = static_cast<const typename T::W*>(src);
+    for (int64_t i = 0; i < n / 32; ++i) {
+      __m256i q = T::levels(x[i]);
+      const __m256 d = _mm256_set1_ps(fp16_to_fp32(x[i].d));
+      const __m256 m = _mm256_set1_ps(min_of<T>(x[i]));
+      const __m256i off = _mm256_set1_epi32(T::kSigned ? 0 : T::kOffset);
+      for (int part = 0; part < 4; ++part) {
+        const __m128i bytes = part < 2 ? _mm256_castsi256_si128(q) : _mm256_extracti128_si256(q, 1);
+        const __m128i eight = part % 2 == 0 ? bytes : _mm_srli_si128(bytes, 8);
+        const __m256i wide = T::kSigned ? _mm256_cvtepi8_epi32(eight) : _mm256_cvtepu8_epi32(eight);
+        __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(wide, off)), d);
+        if constexpr (T::kMin) v = _mm256_add_ps(v, m);
+        _mm256_storeu_ps(dst + i * 32 + part * 8, v);
+      }
+    }
+  }
+};
+
+// ------------------------------------------------------------------ K-quants
+// One super-block of one weight row, unpacked for the dot products:
+// q[c] = unsigned levels of elements 32c..32c+31, sc[c] = int16 scale of each
+// element pair (per 16-element sub-block), and per 16-element sub-block j:
+// scale16[j], min16[j]. x = (d * scale) * (q - kOffset) - (dmin * min).
+struct KRow {
+  __m256i q[8];
+  __m256i sc[8];
+  __m256i coef;  // per sub-block: min (min types) or kOffset * scale (offset types)
+  int16_t scale16[16];
+  int16_t min16[16];
+  float d, dmin;
+};
+
+inline void set_scales(KRow& u, int offset) {
+  for (int c = 0; c < 8; ++c)
+    u.sc[c] =
+        _mm256_set_m128i(_mm_set1_epi16(u.scale16[2 * c + 1]), _mm_set1_epi16(u.scale16[2 * c]));
+  int16_t coef[16];
+  for (int j = 0; j < 16; ++j)
+    coef[j] = static_cast<int16_t>(offset == 0 ? u.min16[j] : offset * u.scale16[j]);
+  u.coef = load256(coef);
+}
+
+// Unsigned 2-bit fields k = 0..3 of 32 bytes, and the 4-bit nibbles.
+inline __m256i crumb(__m256i v, int k) {
+  return _mm256_and_si256(_mm256_srli_epi16(v, 2 * k), _mm256_set1_epi8(3));
+}
+inline __m256i low_nibbles(__m256i v) { return _mm256_and_si256(v, _mm256_set1_epi8(0x0F)); }
+inline __m256i high_nibbles(__m256i v) {
+  return _mm256_and_si256(_mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0F));
+}
+
+struct Q2_K {
+  using W = block_q2_K;
+  static constexpr int kOffset = 0;
+  static void unpack(const W& b, KRow& u) {
+    for (int half = 0; half < 2; ++half) {
+      const __m256i v = load256(b.qs + 32 * half);
+      for (int k = 0; k < 4; ++k) u.q[4 * half + k] = crumb(v, k);
+    }
+    for (int j = 0; j < 16; ++j) {
+      u.scale16[j] = b.scales[j] & 0xF;
+      u.min16[j] = b.scales[j] >> 4;
+    }
+    u.d = fp16_to_fp32(b.d);
+    u.dmin = fp16_to_fp32(b.dmin);
+    set_scales(u, kOffset);
+  }
+};
+
+struct Q3_K {
+  using W = block_q3_K;
+  static constexpr int kOffset = 4;
+  static void unpack(const W& b, KRow& u) {
+    const __m256i hm = load256(b.hmask);
+    for (int half = 0; half < 2; ++half) {
+      const __m256i v = load256(b.qs + 32 * half);
+      for (int k = 0; k < 4; ++k) {
+        const uint8_t mask = static_cast<uint8_t>(1u << (4 * half + k));
+        u.q[4 * half + k] = _mm256_or_si256(crumb(v, k), mask_bit_to(hm, mask, 4));
+      }
+    }
+    int8_t scales[16];
+    ref::unpack_q3_K_scales(b.scales, scales);
+    for (int j = 0; j < 16; ++j) {
+      u.scale16[j] = scales[j];
+      u.min16[j] = 0;
+    }
+    u.d = fp16_to_fp32(b.d);
+    u.dmin = 0.0f;
+    set_scales(u, kOffset);
+  }
+};
+
+inline void unpack_k4_scales(const uint8_t packed[12], KRow& u) {
+  for (int c = 0; c < 8; ++c) {
+    const ref::ScaleMin sm = ref::get_scale_min_k4(c, packed);
+    u.scale16[2 * c] = u.scale16[2 * c + 1] = sm.scale;
+    u.min16[2 * c] = u.min16[2 * c + 1] = sm.min;
+  }
+}
+
+struct Q4_K {
+  using W = block_q4_K;
+  static constexpr int kOffset = 0;
+  static void unpack(const W& b, KRow& u) {
+    for (int pair = 0; pair < 4; ++pair) {
+      const __m256i v = load256(b.qs + 32 * pair);
+      u.q[2 * pair] = low_nibbles(v);
+      u.q[2 * pair + 1] = high_nibbles(v);
+    }
+    unpack_k4_scales(b.scales, u);
+    u.d = fp16_to_fp32(b.d);
+    u.dmin = fp16_to_fp32(b.dmin);
+    set_scales(u, kOffset);
+  }
+};
+
+struct Q5_K {
+  using W = block_q5_K;
+  static constexpr int kOffset = 0;
+  static void unpack(const W& b, KRow& u) {
+    const __m256i qh = load256(b.qh);
+    for (int pair = 0; pair < 4; ++pair) {
+      const __m256i v = load256(b.qs + 32 * pair);
+      const auto lo_bit = static_cast<uint8_t>(1u << (2 * pair));
+      const auto hi_bit = static_cast<uint8_t>(1u << (2 * pair + 1));
+      u.q[2 * pair] = _mm256_or_si256(low_nibbles(v), mask_bit_to(qh, lo_bit, 16));
+      u.q[2 * pair + 1] = _mm256_or_si256(high_nibbles(v), mask_bit_to(qh, hi_bit, 16));
+    }
+    unpack_k4_scales(b.scales, u);
+    u.d = fp16_to_fp32(b.d);
+    u.dmin = fp16_to_fp32(b.dmin);
+    set_scales(u, kOffset);
+  }
+};
+
+struct Q6_K {
+  using W = block_q6_K;
+  static constexpr int kOffset = 32;
+  static void unpack(const W& b, KRow& u) {
+    const __m256i m4 = _mm256_set1_epi8(0x30);
+    for (int half = 0; half < 2; ++half) {
+      const __m256i v0 = load256(b.ql + 64 * half);
+      const __m256i v1 = load256(b.ql + 64 * half + 32);
+      const __m256i h = load256(b.qh + 32 * half);
+      // Bits 2q..2q+1 of qh move to bits 4..5.
+      u.q[4 * half + 0] =
+          _mm256_or_si256(low_nibbles(v0), _mm256_and_si256(_mm256_slli_epi16(h, 4), m4));
+      u.q[4 * half + 1] =
+          _mm256_or_si256(low_nibbles(v1), _mm256_and_si256(_mm256_slli_epi16(h, 2), m4));
+      u.q[4 * half + 2] = _mm256_or_si256(high_nibbles(v0), _mm256_and_si256(h, m4));
+      u.q[4 * half + 3] =
+          _mm256_or_si256(high_nibbles(v1), _mm256_and_si256(_mm256_srli_epi16(h, 2), m4));
+    }
+    for (int j = 0; j < 16; ++j) {
+      u.scale16[j] = b.scales[j];
+      u.min16[j] = 0;
+    }
+    u.d = fp16_to_fp32(b.d);
+    u.dmin = 0.0f;
+    set_scales(u, kOffset);
+  }
+};
+
+template <class T, int RM, int RN>
+void k_tile(int64_t nb, const uint8_t* w, size_t w_stride, const uint8_t* act, size_t act_stride,
+            float* y, int64_t y_stride) {
+  using W = typename T::W;
+  float acc[RM][RN] = {};
+  KRow u[RM];
+  for (int64_t i = 0; i < nb; ++i) {
+    for (int r = 0; r < RM; ++r) T::unpack(reinterpret_cast<const W*>(w + r * w_stride)[i], u[r]);
+    const block_q8_K* a[RN];
+    for (int t = 0; t < RN; ++t)
+      a[t] = reinterpret_cast<const block_q8_K*>(act + t * act_stride) + i;
+    __m256i isum[RM][RN];
+    for (int r = 0; r < RM; ++r)
+      for (int t = 0; t < RN; ++t) isum[r][t] = _mm256_setzero_si256();
+    for (int c = 0; c < 8; ++c) {
+      __m256i aq[RN];
+      for (int t = 0; t < RN; ++t) aq[t] = load256(a[t]->qs + 32 * c);
+      for (int r = 0; r < RM; ++r) {
+        const __m256i q = u[r].q[c];
+        for (int t = 0; t < RN; ++t)
+          isum[r][t] = dot_s16(isum[r][t], _mm256_maddubs_epi16(q, aq[t]), u[r].sc[c]);
+      }
+    }
+    for (int t = 0; t < RN; ++t) {
+      const __m256i bsums = load256(a[t]->bsums);
+      for (int r = 0; r < RM; ++r) {
+        const __m256i coef = _mm256_madd_epi16(bsums, u[r].coef);
+        if constexpr (T::kOffset != 0) {
+          const int32_t s = hsum(_mm256_sub_epi32(isum[r][t], coef));
+          acc[r][t] += u[r].d * a[t]->d * static_cast<float>(s);
+        } else {
+          const int32_t s = hsum(isum[r][t]);
+          acc[r][t] += u[r].d * a[t]->d * static_cast<float>(s) -
+                       u[r].dmin * a[t]->d * static_cast<float>(hsum(coef));
+        }
+      }
+    }
+  }
+  for (int r = 0; r < RM; ++r)
+    for (int t = 0; t < RN; ++t) y[t * y_stride + r] = acc[r][t];
+}
+
+template <class T>
+struct KQuant {
+  template <int RM, int RN>
+  static void tile(int64_t cols, const uint8_t* w, size_t w_stride, const uint8_t* act,
+                   size_t act_stride, float* y, int64_t y_stride) {
+    k_tile<T, RM, RN>(cols / QK_K, w, w_stride, act, act_stride, y, y_stride);
+  }
+  static void to_float(const void* src, float* dst, int64_t n) {
+    const auto* x = static_cast<const typename T::W*>(src);
+    KRow u;
+    const __m256i off = _mm256_set1_epi32(T::kOffset);
+    for (int64_t i = 0; i < n / QK_K; ++i) {
+      T::unpack(x[i], u);
+      for (int j = 0; j < 16; ++j) {
+        const __m256 dl = _mm256_set1_ps(u.d * static_cast<float>(u.scale16[j]));
+        const __m256 ml = _mm256_set1_ps(u.dmin * static_cast<float>(u.min16[j]));
+        const __m128i bytes = (j % 2 == 0) ? _mm256_castsi256_si128(u.q[j / 2])
+                                           : _mm256_extracti128_si256(u.q[j / 2], 1);
+        for (int part = 0; part < 2; ++part) {
+          const __m128i eight = part == 0 ? bytes : _mm_srli_si128(bytes, 8);
+          const __m256i lev = _mm256_sub_epi32(_mm256_cvtepu8_epi32(eight), off);
+          const __m256 v = _mm256_sub_ps(_mm256_mul_ps(dl, _mm256_cvtepi32_ps(lev)), ml);
+          _mm256_storeu_ps(dst + i * QK_K + 16 * j + 8 * part, v);
+        }
+      }
+    }
+  }
+};
+
+// ------------------------------------------------------------ float rows
+// Products in f32, summed in f32 lanes (ggml sums in double; this differs only
+// by summation order and rounding of the partial sums).
+inline __m256 load8_f16(const f16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+inline __m256 load8_bf16(const bf16_t* p) {
+  const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+}
+inline __m256 load8_f32(const float* p) { return _mm256_loadu_ps(p); }
+
+struct F32Row {
+  using E = float;
+  static __m256 load8(const E* p) { return load8_f32(p); }
+  static float scalar(E v) { return v; }
+};
+struct F16Row {
+  using E = f16_t;
+  static __m256 load8(const E* p) { return load8_f16(p); }
+  static float scalar(E v) { return fp16_to_fp32(v); }
+};
+struct BF16Row {
+  using E = bf16_t;
+  static __m256 load8(const E* p) { return load8_bf16(p); }
+  static float scalar(E v) { return bf16_to_fp32(v); }
+};
+
+// Any n (no block size); RM rows × RN tokens.
+template <class F, int RM, int RN>
+void float_tile(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* act, size_t act_stride,
+                float* y, int64_t y_stride) {
+  using E = typename F::E;
+  __m256 acc[RM][RN];
+  for (int r = 0; r < RM; ++r)
+    for (int t = 0; t < RN; ++t) acc[r][t] = _mm256_setzero_ps();
+  const int64_t n8 = n & ~int64_t{7};
+  for (int64_t i = 0; i < n8; i += 8) {
+    __m256 av[RN];
+    for (int t = 0; t < RN; ++t)
+      av[t] = F::load8(reinterpret_cast<const E*>(act + t * act_stride) + i);
+    for (int r = 0; r < RM; ++r) {
+      const __m256 wv = F::load8(reinterpret_cast<const E*>(w + r * w_stride) + i);
+      for (int t = 0; t < RN; ++t) acc[r][t] = _mm256_fmadd_ps(wv, av[t], acc[r][t]);
+    }
+  }
+  for (int r = 0; r < RM; ++r)
+    for (int t = 0; t < RN; ++t) {
+      float s = hsum(acc[r][t]);
+      const E* wr = reinterpret_cast<const E*>(w + r * w_stride);
+      const E* at = reinterpret_cast<const E*>(act + t * act_stride);
+      for (int64_t i = n8; i < n; ++i) s += F::scalar(wr[i]) * F::scalar(at[i]);
+      y[t * y_stride + r] = s;
+    }
+}
+
+template <class F>
+struct FloatRow {
+  template <int RM, int RN>
+  static void tile(int64_t cols, const uint8_t* w, size_t w_stride, const uint8_t* act,
+                   size_t act_stride, float* y, int64_t y_stride) {
+    float_tile<F, RM, RN>(cols, w, w_stride, act, act_stride, y, y_stride);
+  }
+};
+
+// ------------------------------------------------------ tiles -> gemm/vec_dot
+// Rows in tiles of kRm (then one at a time), tokens in tiles of kRn (then the
+// remainder in one smaller tile); each weight tile is used for all tokens
+// while it is in L1.
+template <class K, int RM>
+void gemm_rows(int64_t cols, int64_t n_tokens, const uint8_t* w, size_t w_stride,
+               const uint8_t* act, size_t act_stride, float* y, int64_t y_stride) {
+  int64_t t = 0;
+  for (; t + kRn <= n_tokens; t += kRn)
+    K::template tile<RM, kRn>(cols, w, w_stride, act + t * act_stride, act_stride, y + t * y_stride,
+                              y_stride);
+  const int64_t rest = n_tokens - t;
+  const uint8_t* a = act + t * act_stride;
+  float* yt = y + t * y_stride;
+  if constexpr (kRn > 3) {
+    if (rest == 3) return K::template tile<RM, 3>(cols, w, w_stride, a, act_stride, yt, y_stride);
+  }
+  if constexpr (kRn > 2) {
+    if (rest == 2) return K::template tile<RM, 2>(cols, w, w_stride, a, act_stride, yt, y_stride);
+  }
+  if (rest == 1) K::template tile<RM, 1>(cols, w, w_stride, a, act_stride, yt, y_stride);
+}
+
+template <class K>
+void gemm(int64_t cols, int64_t n_rows, int64_t n_tokens, const uint8_t* w, size_t w_stride,
+          const uint8_t* act, size_t act_stride, float* y, int64_t y_stride) {
+  int64_t r = 0;
+  for (; r + kRm <= n_rows; r += kRm)
+    gemm_rows<K, kRm>(cols, n_tokens, w + r * w_stride, w_stride, act, act_stride, y + r, y_stride);
+  for (; r < n_rows; ++r)
+    gemm_rows<K, 1>(cols, n_tokens, w + r * w_stride, w_stride, act, act_stride, y + r, y_stride);
+}
+
+template <class K>
+void vec_dot(int64_t n, float* out, const void* w, const void* act) {
+  K::template tile<1, 1>(n, static_cast<const uint8_t*>(w), 0, static_cast<const uint8_t*>(act), 0,
+                         out, 0);
+}
+
+// --------------------------------------------------- activation quantizers
+
+inline __m256 abs_ps(__m256 v) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v); }
+
+inline float hmax(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  return _mm_cvtss_f32(m);
+}
+
+// 32 int32 lanes (4 vectors, elements in order) -> 32 int8, with saturation.
+inline __m256i pack_32(__m256i a, __m256i b, __m256i c, __m256i d) {
+  const __m256i ab = _mm256_packs_epi32(a, b);  // per 128-bit lane: a0 b0 | a1 b1
+  const __m256i cd = _mm256_packs_epi32(c, d);
+  const __m256i bytes = _mm256_packs_epi16(ab, cd);  // a0 b0 c0 d0 | a1 b1 c1 d1 (dwords)
+  return _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+// As ggml's x86 quantize_row_q8_0/q8_1: id = 127 / amax, round to nearest
+// even. Returns d * sum(qs) with d in f32 (Q8_1's s before rounding).
+template <class Block>
+float quantize_block_8(const float* x, Block& y) {
+  __m256 v[4];
+  __m256 amax = _mm256_setzero_ps();
+  for (int k = 0; k < 4; ++k) {
+    v[k] = _mm256_loadu_ps(x + 8 * k);
+    amax = _mm256_max_ps(amax, abs_ps(v[k]));
+  }
+  const float m = hmax(amax);
+  const float d = m / 127;
+  const float id = m != 0.0f ? 127.0f / m : 0.0f;
+  y.d = fp32_to_fp16(d);
+  __m256i q[4];
+  __m256i sum = _mm256_setzero_si256();
+  for (int k = 0; k < 4; ++k) {
+    q[k] = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[k], _mm256_set1_ps(id)),
+                                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    sum = _mm256_add_epi32(sum, q[k]);
+  }
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(y.qs), pack_32(q[0], q[1], q[2], q[3]));
+  return static_cast<float>(hsum(sum)) * d;
+}
+
+void quantize_q8_0(const float* src, void* dst, int64_t n) {
+  auto* y = static_cast<block_q8_0*>(dst);
+  for (int64_t i = 0; i < n / QK8_0; ++i) quantize_block_8(src + i * QK8_0, y[i]);
+}
+
+void quantize_q8_1(const float* src, void* dst, int64_t n) {
+  auto* y = static_cast<block_q8_1*>(dst);
+  for (int64_t i = 0; i < n / QK8_1; ++i)
+    y[i].s = fp32_to_fp16(quantize_block_8(src + i * QK8_1, y[i]));
+}
+
+// As ref::quantize_q8_K: the signed extreme (first of equal magnitudes) maps
+// to -127; q = min(127, round-half-even(iscale * x)).
+void quantize_q8_K(const float* src, void* dst, int64_t n) {
+  auto* y = static_cast<block_q8_K*>(dst);
+  for (int64_t i = 0; i < n / QK_K; ++i) {
+    const float* x = src + i * QK_K;
+    __m256 amax_v = _mm256_setzero_ps();
+    for (int k = 0; k < QK_K; k += 8)
+      amax_v = _mm256_max_ps(amax_v, abs_ps(_mm256_loadu_ps(x + k)));
+    const float amax = hmax(amax_v);
+    if (amax == 0.0f) {
+      std::memset(&y[i], 0, sizeof(block_q8_K));
+      continue;
+    }
+    float max = 0.0f;
+    for (int j = 0; j < QK_K; ++j)
+      if (x[j] == amax || x[j] == -amax) {
+        max = x[j];
+        break;
+      }
+    const float iscale = -127.0f / max;
+    const __m256 s = _mm256_set1_ps(iscale);
+    const __m256i cap = _mm256_set1_epi32(127);
+    for (int k = 0; k < QK_K; k += 32) {
+      __m256i q[4];
+      for (int part = 0; part < 4; ++part)
+        q[part] = _mm256_min_epi32(
+            cap, _mm256_cvtps_epi32(_mm256_mul_ps(s, _mm256_loadu_ps(x + k + 8 * part))));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(y[i].qs + k), pack_32(q[0], q[1], q[2], q[3]));
+    }
+    // Sums of 16: byte pairs to int16, then pairs of int16 within each half.
+    for (int k = 0; k < QK_K; k += 32) {
+      const __m256i pairs = _mm256_maddubs_epi16(_mm256_set1_epi8(1), load256(y[i].qs + k));
+      const __m256i quads = _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+      alignas(32) int32_t lanes[8];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), quads);
+      y[i].bsums[k / 16] = static_cast<int16_t>(lanes[0] + lanes[1] + lanes[2] + lanes[3]);
+      y[i].bsums[k / 16 + 1] = static_cast<int16_t>(lanes[4] + lanes[5] + lanes[6] + lanes[7]);
+    }
+    y[i].d = 1 / iscale;
+  }
+}
+
+// Round to nearest even, as fp32_to_fp16 (NaN payloads may differ).
+void quantize_f16(const float* src, void* dst, int64_t n) {
+  auto* h = static_cast<f16_t*>(dst);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(h + i),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+  for (; i < n; ++i) h[i] = fp32_to_fp16(src[i]);
+}
+
+void dequantize_f16(const void* src, float* dst, int64_t n) {
+  const auto* h = static_cast<const f16_t*>(src);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, load8_f16(h + i));
+  for (; i < n; ++i) dst[i] = fp16_to_fp32(h[i]);
+}
+
+// ------------------------------------------------------------- row ops
+
+// e^x for float lanes, relative error ~2 ulp: 2^n * e^r with
+// n = round(x / ln 2), |r| <= ln2 / 2, degree-6 polynomial; x clamped to the
+// finite range (below -87.3 the result is ~1e-38 rather than 0 or subnormal).
+inline __m256 exp_ps(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.7f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  // 2^n: n + 127 in the exponent field; n in [-126, 128] after the clamp, so
+  // split the scale in two factors to stay finite at the top end.
+  const __m256i ni = _mm256_cvtps_epi32(n);
+  const __m256i half = _mm256_srai_epi32(ni, 1);
+  const __m256 s1 =
+      _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half, _mm256_set1_epi32(127)), 23));
+  const __m256 s2 = _mm256_castsi256_ps(
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, half), _mm256_set1_epi32(127)), 23));
+  return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+}
+
+// Sum of squares of float products in double lanes, as ggml's ggml_float.
+void rms_norm(const float* x, const float* weight, float* out, int64_t n, float eps) {
+  __m256d acc = _mm256_setzero_pd();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    const __m256 sq = _mm256_mul_ps(v, v);
+    acc = _mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_castps256_ps128(sq)));
+    acc = _mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_extractf128_ps(sq, 1)));
+  }
+  alignas(32) double lanes[4];
+  _mm256_store_pd(lanes, acc);
+  double sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+  for (; i < n; ++i) sum += static_cast<double>(x[i] * x[i]);
+  const float mean = static_cast<float>(sum / n);
+  const float scale = 1.0f / __builtin_sqrtf(mean + eps);
+  const __m256 s = _mm256_set1_ps(scale);
+  for (i = 0; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), s),
+                                            _mm256_loadu_ps(weight + i)));
+  for (; i < n; ++i) out[i] = (x[i] * scale) * weight[i];
+}
+
+void softmax(float* x, int64_t n, float scale) {
+  const __m256 s = _mm256_set1_ps(scale);
+  __m256 mv = _mm256_set1_ps(-__builtin_inff());
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), s);
+    _mm256_storeu_ps(x + i, v);
+    mv = _mm256_max_ps(mv, v);
+  }
+  float max = hmax(mv);
+  for (; i < n; ++i) {
+    x[i] *= scale;
+    if (x[i] > max) max = x[i];
+  }
+  __m256d acc = _mm256_setzero_pd();
+  const __m256 m = _mm256_set1_ps(max);
+  for (i = 0; i + 8 <= n; i += 8) {
+    const __m256 e = exp_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), m));
+    _mm256_storeu_ps(x + i, e);
+    acc = _mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+    acc = _mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+  }
+  alignas(32) double lanes[4];
+  _mm256_store_pd(lanes, acc);
+  double sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+  for (; i < n; ++i) {
+    x[i] = __builtin_expf(x[i] - max);
+    sum += x[i];
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  const __m256 iv = _mm256_set1_ps(inv);
+  for (i = 0; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), iv));
+  for (; i < n; ++i) x[i] *= inv;
+}
+
+void swiglu(float* gate, const float* up, int64_t n) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 g = _mm256_loadu_ps(gate + i);
+    const __m256 e = exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), g));
+    const __m256 silu = _mm256_div_ps(g, _mm256_add_ps(one, e));
+    _mm256_storeu_ps(gate + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+  }
+  for (; i < n; ++i) gate[i] = gate[i] / (1.0f + __builtin_expf(-gate[i])) * up[i];
+}
+
+void add(float* y, const float* x, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_loadu_ps(x + i)));
+  for (; i < n; ++i) y[i] += x[i];
+}
+
+// ------------------------------------------------------------------ table
+
+template <class K>
+TypeKernels dots(ToFloatFn to_float) {
+  return {vec_dot<K>, gemm<K>, to_float};
+}
+
+KernelTable make_table(const char* name, KernelIsa isa) {
+  KernelTable k;
+  k.name = name;
+  k.isa = isa;
+  auto row = [&k](GgmlType type) -> TypeKernels& { return k.types[static_cast<size_t>(type)]; };
+  row(GgmlType::F32) = dots<FloatRow<F32Row>>(ref::dequantize_f32);
+  row(GgmlType::F16) = dots<FloatRow<F16Row>>(dequantize_f16);
+  row(GgmlType::BF16) = dots<FloatRow<BF16Row>>(ref::dequantize_bf16);
+  row(GgmlType::Q4_0) = dots<Legacy<Q4_0>>(Legacy<Q4_0>::to_float);
+  row(GgmlType::Q4_1) = dots<Legacy<Q4_1>>(Legacy<Q4_1>::to_float);
+  row(GgmlType::Q5_0) = dots<Legacy<Q5_0>>(Legacy<Q5_0>::to_float);
+  row(GgmlType::Q5_1) = dots<Legacy<Q5_1>>(Legacy<Q5_1>::to_float);
+  row(GgmlType::Q8_0) = dots<Legacy<Q8_0>>(Legacy<Q8_0>::to_float);
+  row(GgmlType::Q2_K) = dots<KQuant<Q2_K>>(KQuant<Q2_K>::to_float);
+  row(GgmlType::Q3_K) = dots<KQuant<Q3_K>>(KQuant<Q3_K>::to_float);
+  row(GgmlType::Q4_K) = dots<KQuant<Q4_K>>(KQuant<Q4_K>::to_float);
+  row(GgmlType::Q5_K) = dots<KQuant<Q5_K>>(KQuant<Q5_K>::to_float);
+  row(GgmlType::Q6_K) = dots<KQuant<Q6_K>>(KQuant<Q6_K>::to_float);
+  row(GgmlType::Q8_1) = {nullptr, nullptr, ref::dequantize_q8_1};
+  row(GgmlType::Q8_K) = {nullptr, nullptr, ref::dequantize_q8_K};
+  k.quantize_q8_0 = quantize_q8_0;
+  k.quantize_q8_1 = quantize_q8_1;
+  k.quantize_q8_K = quantize_q8_K;
+  k.quantize_f16 = quantize_f16;
+  k.rms_norm = rms_norm;
+  k.softmax = softmax;
+  k.swiglu = swiglu;
+  k.add = add;
+  return k;
+}
+
+}  // namespace
+}  // namespace flashslim::simd::FLASHSLIM_ISA_NS
+
+FLASHSLIM_TARGET_END
