@@ -28,6 +28,15 @@ std::string memlock_limit_text() {
 
 }  // namespace
 
+std::span<uint8_t> StreamingWeights::read_span(uint8_t* buffer, const AlignedRead& read) const {
+  // Widened reads may pass the end of the file only as far as the storage's
+  // own alignment allows (none for buffered backends).
+  const uint64_t limit = align_up(storage_.size(), storage_.alignment());
+  const uint64_t length =
+      read.file_offset >= limit ? 0 : std::min<uint64_t>(read.length, limit - read.file_offset);
+  return {buffer + read.buffer_offset, length};
+}
+
 StreamingWeights::StreamingWeights(const Model& model, const storage::Storage& storage,
                                    StreamPlan plan, const StreamingOptions& options)
     : model_(model),
@@ -76,7 +85,7 @@ void StreamingWeights::load_resident(bool lock_memory) {
   }
   for (const AlignedRead& r : layout.reads) {
     try {
-      storage_.read(r.file_offset, {resident_buffer_.data() + r.buffer_offset, r.length});
+      storage_.read(r.file_offset, read_span(resident_buffer_.data(), r));
     } catch (const storage::ReadError& e) {
       fail("loading resident weights: {}", e.what());
     }
@@ -193,7 +202,7 @@ void StreamingWeights::read_chunk_now(int64_t sequence) {
   const uint64_t start = storage::now_ns();
   for (const AlignedRead& r : chunk_layouts_[chunk].reads) {
     try {
-      storage_.read(r.file_offset, {dst + r.buffer_offset, r.length});
+      storage_.read(r.file_offset, read_span(dst, r));
     } catch (const storage::ReadError& e) {
       fail("streaming {}: {}: {}", storage_.path(), describe_read(chunk, r), e.what());
     }
@@ -259,8 +268,7 @@ void StreamingWeights::prefetch_loop() {
         const Pending p = to_submit[submit_next++];
         const AlignedRead& r = chunk_layouts_[slot_chunk[p.slot]].reads[p.read];
         if (queue->in_flight() == 0) busy_since = storage::now_ns();
-        queue->submit({r.file_offset,
-                       {pool_.data(p.slot) + r.buffer_offset, r.length},
+        queue->submit({r.file_offset, read_span(pool_.data(p.slot), r),
                        (static_cast<uint64_t>(p.slot) << 32) | p.read});
       }
       if (submit_next == to_submit.size()) {
@@ -320,13 +328,14 @@ void StreamingWeights::gather_rows(const gguf::TensorInfo& table, std::span<cons
     if (!data) {
       const uint64_t offset = table.offset + row * row_bytes;
       const uint64_t begin = align_down(offset, kStreamReadAlignment);
-      const uint64_t length = align_up(offset + row_bytes, kStreamReadAlignment) - begin;
+      const AlignedRead read{begin, align_up(offset + row_bytes, kStreamReadAlignment) - begin, 0};
+      const std::span<uint8_t> dst = read_span(gather_buffer_.data(), read);
       try {
-        storage_.read(begin, {gather_buffer_.data(), length});
+        storage_.read(begin, dst);
       } catch (const storage::ReadError& e) {
         fail("reading {} row {} at file offset {}: {}", table.name, row, offset, e.what());
       }
-      bytes_read_ += length;
+      bytes_read_ += dst.size();
       ++reads_;
       data = gather_buffer_.data() + (offset - begin);
     }

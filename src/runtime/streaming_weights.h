@@ -82,6 +82,8 @@ class StreamingWeights final : public RuntimeWeights {
   void prefetch_loop();
   bool can_issue(int64_t sequence) const;  // REQUIRES mutex_
   // "blk.3.attn_q.weight rows 0..1024 at file offset N" for the parts a read touches.
+  // Where `read` lands in `buffer`, cut at the end of the file as the storage requires.
+  std::span<uint8_t> read_span(uint8_t* buffer, const AlignedRead& read) const;
   std::string describe_read(int32_t chunk, const AlignedRead& read) const;
 
   const Model& model_;

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Streaming benchmark: for each budget, runs `flashslim run` in each mode inside
+# a cgroup v1 memory limit equal to the budget, on a cold page cache, and
+# prints tokens/s, the bound, % of bound and peak memory as a table.
+#
+# The bound is min(1 / T_compute, disk GB/s / streamed bytes per token), from
+# two measurements made here: T_compute from a resident run without a limit,
+# disk GB/s from a cold sequential O_DIRECT read of the model file (dd, 4 MiB
+# blocks); streamed bytes per token from the stream run's --stats-json.
+#
+# Usage: scripts/stream_bench.sh [MODEL]   (root: cgroups and drop_caches)
+# Environment: FLASHSLIM_BIN (default build/flashslim), BUDGETS ("75% 50% 25%";
+# bytes with K/M/G also work), MODES ("mmap stream sync"), TOKENS (16),
+# THREADS (2), POLICY (balanced), OUT (results directory, default a temp dir).
+set -euo pipefail
+
+MODEL=${1:-/work/models/tinyllama-Q4_0.gguf}
+BIN=${FLASHSLIM_BIN:-build/flashslim}
+BUDGETS=${BUDGETS:-"75% 50% 25%"}
+MODES=${MODES:-"mmap stream sync"}
+TOKENS=${TOKENS:-16}
+THREADS=${THREADS:-2}
+POLICY=${POLICY:-balanced}
+OUT=${OUT:-$(mktemp -d /tmp/stream_bench.XXXXXX)}
+PROMPT="Once upon a time, in a small village by the sea, there lived"
+mkdir -p "$OUT"
+
+[[ -f $MODEL ]] || { echo "stream_bench: $MODEL not found (make it with: $BIN gen-model --preset tinyllama-1.1b --type Q4_0 -o $MODEL)" >&2; exit 1; }
+[[ -x $BIN ]] || { echo "stream_bench: $BIN not found or not executable (set FLASHSLIM_BIN)" >&2; exit 1; }
+[[ $(id -u) == 0 ]] || { echo "stream_bench: needs root (cgroup limits, drop_caches)" >&2; exit 1; }
+cg_rel=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)
+CG_PARENT=/sys/fs/cgroup/memory${cg_rel%/}
+[[ -w $CG_PARENT ]] || { echo "stream_bench: no writable cgroup v1 memory controller at $CG_PARENT" >&2; exit 1; }
+
+file_bytes=$(stat -c %s "$MODEL")
+drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+
+budget_bytes() {  # "50%" of the file, or a size with K/M/G
+  python3 - "$1" "$file_bytes" <<'PY'
+import re, sys
+t, base = sys.argv[1], int(sys.argv[2])
+if t.endswith('%'): print(int(base * float(t[:-1]) / 100)); sys.exit()
+m = re.fullmatch(r'([\d.]+)([KMGT]?)(i?B)?', t, re.I)
+print(int(float(m.group(1)) * 1024 ** ' KMGT'.index((m.group(2) or ' ').upper())))
+PY
+}
+
+json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(d$2)" "$1" 2>/dev/null || echo nan; }
+
+# run NAME LIMIT_BYTES|none ARGS...: one cold run in its own cgroup; prints "status peak"
+run() {
+  local name=$1 limit=$2; shift 2
+  local cg=$CG_PARENT/stream-bench-$$-$name
+  mkdir "$cg"
+  if [[ $limit != none ]]; then
+    echo "$limit" > "$cg/memory.limit_in_bytes"
+    [[ -f $cg/memory.memsw.limit_in_bytes ]] && echo "$limit" > "$cg/memory.memsw.limit_in_bytes" 2>/dev/null || true
+  fi
+  drop_caches
+  local status=ok
+  sh -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' sh "$cg" \
+    "$BIN" run -m "$MODEL" -p "$PROMPT" -n "$TOKENS" -t "$THREADS" -c 256 --temp 0 --ignore-eos \
+    --stats-json "$OUT/$name.json" --token-log "$OUT/$name.jsonl" "$@" \
+    > "$OUT/$name.out" 2> "$OUT/$name.err" || status="exit$?"
+  local oom; oom=$(awk '/oom_kill / {print $2}' "$cg/memory.oom_control" 2>/dev/null || echo 0)
+  [[ ${oom:-0} != 0 ]] && status=oom
+  echo "$status $(cat "$cg/memory.max_usage_in_bytes")"
+  rmdir "$cg"
+}
+
+echo "model $MODEL ($file_bytes bytes), $TOKENS tokens, $THREADS threads, policy $POLICY; results in $OUT"
+
+# T_compute: everything resident, no limit (warm the file first so the load is quick).
+cat "$MODEL" > /dev/null
+"$BIN" run -m "$MODEL" -p "$PROMPT" -n "$TOKENS" -t "$THREADS" -c 256 --temp 0 --ignore-eos \
+  --mode resident --stats-json "$OUT/resident.json" > /dev/null 2>&1
+resident_tps=$(json "$OUT/resident.json" "['decode_tps']")
+# Disk: cold sequential O_DIRECT read of the model file.
+drop_caches
+disk_gbps=$(dd if="$MODEL" of=/dev/null bs=4M iflag=direct 2>&1 | awk '/copied/ {print $(NF-1) * ($NF ~ /^GB/ ? 1 : $NF ~ /^MB/ ? 0.001 : 1)}')
+echo "resident (no limit): $resident_tps t/s; disk O_DIRECT sequential: $disk_gbps GB/s"
+
+declare -A llama_ref=(["75%"]=2.25 ["50%"]=1.94 ["25%"]=1.81)
+printf '\n| budget | mode | t/s | bound t/s | %% of bound | vs llama.cpp mmap | cgroup peak MiB | VmHWM MiB | stall s | read GB/s | overlap | status |\n'
+printf '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n'
+for budget in $BUDGETS; do
+  bytes=$(budget_bytes "$budget")
+  streamed=""
+  for mode in $MODES; do
+    name="${budget%\%}pct-$mode"; [[ $budget == *%* ]] || name="$budget-$mode"
+    read -r status peak < <(run "$name" "$bytes" --mode "$mode" --budget "$bytes" --policy "$POLICY" --no-mlock)
+    f=$OUT/$name.json
+    tps=$(json "$f" "['decode_tps']")
+    bpt=$(json "$f" "['bytes_read_per_token']")
+    [[ $mode == stream ]] && streamed=$bpt
+    per_token=${streamed:-$bpt}
+    bound=$(python3 -c "import sys; r,d,b=map(float,sys.argv[1:]); print(f'{min(r, d*1e9/b) if b>0 else r:.2f}')" "$resident_tps" "$disk_gbps" "$per_token" 2>/dev/null || echo nan)
+    pct=$(python3 -c "import sys; t,b=map(float,sys.argv[1:]); print(f'{100*t/b:.0f}')" "$tps" "$bound" 2>/dev/null || echo nan)
+    ref=${llama_ref[$budget]:-}
+    vs=$([[ -n $ref ]] && python3 -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.2f}x')" "$tps" "$ref" 2>/dev/null || echo "")
+    printf '| %s (%d MiB) | %s | %.2f | %s | %s | %s | %.1f | %.1f | %.2f | %.2f | %.0f%% | %s |\n' \
+      "$budget" $((bytes >> 20)) "$mode" "$tps" "$bound" "$pct" "$vs" \
+      "$(python3 -c "print($peak/1048576)")" "$(python3 -c "print($(json "$f" "['peak_rss_bytes']")/1048576)" 2>/dev/null || echo nan)" \
+      "$(json "$f" "['stall_s']")" "$(json "$f" "['read_gbps']")" \
+      "$(python3 -c "print(100*$(json "$f" "['overlap_ratio']"))" 2>/dev/null || echo nan)" "$status"
+  done
+done
