@@ -67,7 +67,7 @@ json configuration_summary(const fs::path& results_dir, const std::vector<const 
   out["budget_bytes"] = first.value("budget_bytes", json());
   out["runs_measured"] = runs.size();
   std::map<std::string, int> statuses;
-  std::vector<double> decode_tps, prompt_tps, ttft, stall, per_run_p99, peaks, faults, read,
+  std::vector<double> load_s, decode_tps, prompt_tps, ttft, stall, per_run_p99, peaks, faults, read,
       io_some, pooled;
   bool all_peaks_from_cgroup = true;
   size_t ok = 0;
@@ -77,6 +77,7 @@ json configuration_summary(const fs::path& results_dir, const std::vector<const 
     if (status != "ok") continue;
     ++ok;
     const json& stats = r->contains("stats") ? r->at("stats") : json();
+    if (auto v = number_at(stats, "load_s")) load_s.push_back(*v);
     if (auto v = number_at(stats, "decode_tps")) decode_tps.push_back(*v);
     if (auto v = number_at(stats, "prompt_tps")) prompt_tps.push_back(*v);
     if (auto v = number_at(stats, "ttft_s")) ttft.push_back(*v);
@@ -100,6 +101,7 @@ json configuration_summary(const fs::path& results_dir, const std::vector<const 
   }
   out["runs_ok"] = ok;
   out["statuses"] = statuses;
+  out["load_s"] = mean_sd(load_s);
   out["decode_tps"] = mean_sd(decode_tps);
   out["prompt_tps"] = mean_sd(prompt_tps);
   out["ttft_s"] = mean_sd(ttft);

@@ -9,7 +9,8 @@
 //   experiment        name
 //   configurations[]  config_index, label, run (the RunSpec fields shared by its runs),
 //                     budget_bytes, runs_measured, runs_ok, statuses (status → count),
-//                     decode_tps / prompt_tps / ttft_s / stall_s ({mean, sd, n}),
+//                     load_s / decode_tps / prompt_tps / ttft_s / stall_s
+//                     ({mean, sd, n}),
 //                     latency_ms (percentiles over every decode token of every ok run:
 //                     count, min, max, mean, sd, cv, p50, p90, p99), per_run_p99_ms[],
 //                     cv_p99, peak_rss_bytes ({mean, sd, n}), peak_rss_source
