@@ -10,6 +10,7 @@ void register_gen_model_command(CLI::App& app);
 void register_tokenize_command(CLI::App& app);
 void register_experiment_command(CLI::App& app);
 void register_report_command(CLI::App& app);
+void register_bench_command(CLI::App& app);
 void register_profile_command(CLI::App& app);
 void register_plan_command(CLI::App& app);
 
