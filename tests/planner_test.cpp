@@ -5,6 +5,7 @@
 #include "planner/planner.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <numeric>
@@ -28,7 +29,9 @@ const std::string kOtherModel = std::string(FLASHSLIM_FIXTURES) + "/synth/tiny-l
 // 2-layer fixtures are dominated by their tied head).
 const std::string& streaming_model() {
   static const std::string path = [] {
-    const std::string p = ::testing::TempDir() + "planner_test_8_layers.gguf";
+    // Per process: ctest runs the test cases of this file in parallel processes.
+    const std::string p =
+        ::testing::TempDir() + "planner_test_8_layers." + std::to_string(getpid()) + ".gguf";
     SyntheticModelSpec spec;
     spec.preset = find_model_preset("test-tiny");
     spec.preset.n_layer = 8;
