@@ -85,23 +85,28 @@ printf '\n| budget | mode | t/s | bound t/s | %% of bound | vs llama.cpp mmap | 
 printf '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n'
 for budget in $BUDGETS; do
   bytes=$(budget_bytes "$budget")
-  streamed=""
+  declare -A status_of=() peak_of=()
   for mode in $MODES; do
     name="${budget%\%}pct-$mode"; [[ $budget == *%* ]] || name="$budget-$mode"
-    read -r status peak < <(run "$name" "$bytes" --mode "$mode" --budget "$bytes" --policy "$POLICY" --no-mlock)
+    read -r status_of[$mode] peak_of[$mode] < <(run "$name" "$bytes" --mode "$mode" --budget "$bytes" --policy "$POLICY" --no-mlock)
+  done
+  # The bound of a budget: what the stream plan must read per token (else the mode's own reads).
+  stream_json="${budget%\%}pct-stream.json"; [[ $budget == *%* ]] || stream_json="$budget-stream.json"
+  streamed=$(json "$OUT/$stream_json" "['bytes_read_per_token']")
+  for mode in $MODES; do
+    name="${budget%\%}pct-$mode"; [[ $budget == *%* ]] || name="$budget-$mode"
     f=$OUT/$name.json
     tps=$(json "$f" "['decode_tps']")
-    bpt=$(json "$f" "['bytes_read_per_token']")
-    [[ $mode == stream ]] && streamed=$bpt
-    per_token=${streamed:-$bpt}
+    per_token=$streamed; [[ $per_token == nan ]] && per_token=$(json "$f" "['bytes_read_per_token']")
     bound=$(python3 -c "import sys; r,d,b=map(float,sys.argv[1:]); print(f'{min(r, d*1e9/b) if b>0 else r:.2f}')" "$resident_tps" "$disk_gbps" "$per_token" 2>/dev/null || echo nan)
     pct=$(python3 -c "import sys; t,b=map(float,sys.argv[1:]); print(f'{100*t/b:.0f}')" "$tps" "$bound" 2>/dev/null || echo nan)
     ref=${llama_ref[$budget]:-}
     vs=$([[ -n $ref ]] && python3 -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.2f}x')" "$tps" "$ref" 2>/dev/null || echo "")
     printf '| %s (%d MiB) | %s | %.2f | %s | %s | %s | %.1f | %.1f | %.2f | %.2f | %.0f%% | %s |\n' \
       "$budget" $((bytes >> 20)) "$mode" "$tps" "$bound" "$pct" "$vs" \
-      "$(python3 -c "print($peak/1048576)")" "$(python3 -c "print($(json "$f" "['peak_rss_bytes']")/1048576)" 2>/dev/null || echo nan)" \
+      "$(python3 -c "print(${peak_of[$mode]}/1048576)")" "$(python3 -c "print($(json "$f" "['peak_rss_bytes']")/1048576)" 2>/dev/null || echo nan)" \
       "$(json "$f" "['stall_s']")" "$(json "$f" "['read_gbps']")" \
-      "$(python3 -c "print(100*$(json "$f" "['overlap_ratio']"))" 2>/dev/null || echo nan)" "$status"
+      "$(python3 -c "print(100*$(json "$f" "['overlap_ratio']"))" 2>/dev/null || echo nan)" "${status_of[$mode]}"
   done
+  unset status_of peak_of
 done
