@@ -318,7 +318,8 @@ void plot_budget_sweep(ReportDocument& doc, Plotter& plotter,
       }
     }
     for (auto* series_map : {&by_mode, &bound_by_mode})
-      for (auto& [mode, s] : *series_map) {
+      for (auto& entry : *series_map) {
+        Series& s = entry.second;  // a reference, not a structured binding: lambdas capture it
         // Sort by budget so the lines run left to right.
         std::vector<size_t> order(s.x.size());
         for (size_t k = 0; k < order.size(); ++k) order[k] = k;
