@@ -262,14 +262,18 @@ void vec_dot_q3_K_q8_K(int64_t n, float* out, const void* w, const void* act) {
   *out = sum_lanes(0.0f, lanes);
 }
 
-void vec_dot_q4_K_q8_K(int64_t n, float* out, const void* w, const void* act) {
-  const auto* x = static_cast<const block_q4_K*>(w);
+namespace {
+// Q4_K and Q5_K share the dot product: 8 sub-blocks with 6-bit scale and min,
+// differing only in how the levels unpack.
+template <typename Block, void (*Unpack)(const Block&, int8_t*)>
+void vec_dot_scale_min_q8_K(int64_t n, float* out, const void* w, const void* act) {
+  const auto* x = static_cast<const Block*>(w);
   const auto* y = static_cast<const block_q8_K*>(act);
   float lanes[8] = {};
   float sum = 0.0f;
   for (int64_t i = 0; i < n / QK_K; ++i) {
     int8_t levels[QK_K];
-    unpack_q4_K_levels(x[i], levels);
+    Unpack(x[i], levels);
     int32_t isums[8] = {};
     int summs = 0;
     for (int sb = 0; sb < 8; ++sb) {
@@ -285,29 +289,14 @@ void vec_dot_q4_K_q8_K(int64_t n, float* out, const void* w, const void* act) {
   }
   *out = sum_lanes(sum, lanes);
 }
+}  // namespace
+
+void vec_dot_q4_K_q8_K(int64_t n, float* out, const void* w, const void* act) {
+  vec_dot_scale_min_q8_K<block_q4_K, unpack_q4_K_levels>(n, out, w, act);
+}
 
 void vec_dot_q5_K_q8_K(int64_t n, float* out, const void* w, const void* act) {
-  const auto* x = static_cast<const block_q5_K*>(w);
-  const auto* y = static_cast<const block_q8_K*>(act);
-  float lanes[8] = {};
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n / QK_K; ++i) {
-    int8_t levels[QK_K];
-    unpack_q5_K_levels(x[i], levels);
-    int32_t isums[8] = {};
-    int summs = 0;
-    for (int sb = 0; sb < 8; ++sb) {
-      const ScaleMin sm = get_scale_min_k4(sb, x[i].scales);
-      summs += (y[i].bsums[2 * sb] + y[i].bsums[2 * sb + 1]) * sm.min;
-      accumulate16(isums, sm.scale, y[i].qs + 32 * sb, levels + 32 * sb);
-      accumulate16(isums, sm.scale, y[i].qs + 32 * sb + 16, levels + 32 * sb + 16);
-    }
-    const float d = fp16_to_fp32(x[i].d) * y[i].d;
-    for (int l = 0; l < 8; ++l) lanes[l] += d * static_cast<float>(isums[l]);
-    const float dmin = fp16_to_fp32(x[i].dmin) * y[i].d;
-    sum -= dmin * static_cast<float>(summs);
-  }
-  *out = sum_lanes(sum, lanes);
+  vec_dot_scale_min_q8_K<block_q5_K, unpack_q5_K_levels>(n, out, w, act);
 }
 
 void vec_dot_q6_K_q8_K(int64_t n, float* out, const void* w, const void* act) {
