@@ -133,13 +133,18 @@ void dequantize_q3_K(const void* src, float* dst, int64_t n) {
   }
 }
 
-void dequantize_q4_K(const void* src, float* dst, int64_t n) {
-  const auto* x = static_cast<const block_q4_K*>(src);
+namespace {
+
+// Q4_K and Q5_K share the scale/min layout; they differ only in how the
+// 4- or 5-bit levels are unpacked.
+template <typename Block, void (*Unpack)(const Block&, int8_t*)>
+void dequantize_scale_min_K(const void* src, float* dst, int64_t n) {
+  const auto* x = static_cast<const Block*>(src);
   for (int64_t i = 0; i < n / QK_K; ++i) {
     const float d = fp16_to_fp32(x[i].d);
     const float min = fp16_to_fp32(x[i].dmin);
     int8_t levels[QK_K];
-    unpack_q4_K_levels(x[i], levels);
+    Unpack(x[i], levels);
     for (int sb = 0; sb < QK_K / 32; ++sb) {
       const ScaleMin sm = get_scale_min_k4(sb, x[i].scales);
       const float dl = d * static_cast<float>(sm.scale);
@@ -151,22 +156,14 @@ void dequantize_q4_K(const void* src, float* dst, int64_t n) {
   }
 }
 
+}  // namespace
+
+void dequantize_q4_K(const void* src, float* dst, int64_t n) {
+  dequantize_scale_min_K<block_q4_K, unpack_q4_K_levels>(src, dst, n);
+}
+
 void dequantize_q5_K(const void* src, float* dst, int64_t n) {
-  const auto* x = static_cast<const block_q5_K*>(src);
-  for (int64_t i = 0; i < n / QK_K; ++i) {
-    const float d = fp16_to_fp32(x[i].d);
-    const float min = fp16_to_fp32(x[i].dmin);
-    int8_t levels[QK_K];
-    unpack_q5_K_levels(x[i], levels);
-    for (int sb = 0; sb < QK_K / 32; ++sb) {
-      const ScaleMin sm = get_scale_min_k4(sb, x[i].scales);
-      const float dl = d * static_cast<float>(sm.scale);
-      const float ml = min * static_cast<float>(sm.min);
-      for (int j = 32 * sb; j < 32 * sb + 32; ++j) {
-        dst[i * QK_K + j] = dl * static_cast<float>(levels[j]) - ml;
-      }
-    }
-  }
+  dequantize_scale_min_K<block_q5_K, unpack_q5_K_levels>(src, dst, n);
 }
 
 void dequantize_q6_K(const void* src, float* dst, int64_t n) {
