@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUDGET=${1:-160M}
 MODEL_DIR=${2:-models}
-bash scripts/build.sh
+BUILD_TARGETS=flashslim bash scripts/build.sh
 mkdir -p "$MODEL_DIR"
 MODEL="$MODEL_DIR/tinyllama-1.1b-Q4_0.gguf"
 if [ ! -f "$MODEL" ]; then
