@@ -1,5 +1,6 @@
-// Picks the kernel table at run time from the CPU's features (cpuid and the
-// OS-enabled register state in XCR0), once, unless overridden.
+// Picks the kernel table at run time from the CPU's features (x86: cpuid and
+// the OS-enabled register state in XCR0; aarch64: the kernel's HWCAP bits),
+// once, unless overridden.
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +12,8 @@
 
 #if defined(__x86_64__)
 #include <cpuid.h>
+#elif defined(__aarch64__)
+#include <sys/auxv.h>
 #endif
 
 namespace flashslim {
@@ -89,6 +92,11 @@ const KernelTable* kernel_table(KernelIsa isa) {
       const X86Features& f = x86_features();
       return f.avx2 && f.fma && f.f16c && f.avx512 ? &simd::avx512_kernel_table() : nullptr;
     }
+#elif defined(__aarch64__)
+    case KernelIsa::Neon:
+      return &simd::neon_kernel_table();
+    case KernelIsa::NeonDotprod:
+      return getauxval(AT_HWCAP) & HWCAP_ASIMDDP ? &simd::neon_dotprod_kernel_table() : nullptr;
 #endif
     default:
       return nullptr;
@@ -117,8 +125,10 @@ void select_kernel_isa(std::string_view name) {
       return;
     }
   }
-  fail("--cpu-isa '{}': not one of auto, scalar, avx2, avx2+vnni, avx512 that this CPU supports",
-       name);
+  fail(
+      "--cpu-isa '{}': not one of auto, scalar, avx2, avx2+vnni, avx512, neon, neon-dotprod that "
+      "this CPU supports",
+      name);
 }
 
 void quantize_activation_row(const KernelTable& k, GgmlType vec_dot_type, const float* x, void* dst,

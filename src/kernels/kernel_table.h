@@ -17,12 +17,16 @@ namespace flashslim {
 
 enum class KernelIsa {
   Scalar,
-  Avx2,      // AVX2 + FMA + F16C (pmaddubsw integer dots)
-  Avx2Vnni,  // as Avx2, with AVX-VNNI vpdpbusd
-  Avx512,    // AVX-512 F/BW/VL/VNNI on 256-bit vectors (32 registers, EVEX vpdpbusd)
+  Avx2,         // AVX2 + FMA + F16C (pmaddubsw integer dots)
+  Avx2Vnni,     // as Avx2, with AVX-VNNI vpdpbusd
+  Avx512,       // AVX-512 F/BW/VL/VNNI on 256-bit vectors (32 registers, EVEX vpdpbusd)
+  Neon,         // aarch64 Advanced SIMD (smull integer dots)
+  NeonDotprod,  // as Neon, with armv8.2-a sdot
 };
-inline constexpr std::array<KernelIsa, 4> kAllKernelIsas = {KernelIsa::Scalar, KernelIsa::Avx2,
-                                                            KernelIsa::Avx2Vnni, KernelIsa::Avx512};
+// In order of preference (the last one this CPU and build support is the best).
+inline constexpr std::array<KernelIsa, 6> kAllKernelIsas = {
+    KernelIsa::Scalar, KernelIsa::Avx2, KernelIsa::Avx2Vnni,
+    KernelIsa::Avx512, KernelIsa::Neon, KernelIsa::NeonDotprod};
 
 // Matrix tile: y[t * y_stride + r] = dot(weight row r, activation row t) for
 // r < n_rows and t < n_tokens. Weight rows are w_stride bytes apart, each of
@@ -40,7 +44,7 @@ struct TypeKernels {
 };
 
 struct KernelTable {
-  const char* name = nullptr;  // "scalar", "avx2", "avx2+vnni", "avx512"
+  const char* name = nullptr;  // "scalar", "avx2", "avx2+vnni", "avx512", "neon", "neon-dotprod"
   KernelIsa isa = KernelIsa::Scalar;
   std::array<TypeKernels, 31> types{};  // indexed by GgmlType id; empty rows unknown
   // Activation quantizers (bit-identical to tensor/activation.cpp):

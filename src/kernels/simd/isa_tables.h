@@ -12,5 +12,10 @@ const KernelTable& avx2_kernel_table();
 const KernelTable& avx2_vnni_kernel_table();
 const KernelTable& avx512_kernel_table();
 #endif
+#if defined(__aarch64__)
+const KernelTable& neon_kernel_table();
+// REQUIRES the dot-product extension (HWCAP_ASIMDDP).
+const KernelTable& neon_dotprod_kernel_table();
+#endif
 
 }  // namespace flashslim::simd

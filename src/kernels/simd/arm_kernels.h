@@ -1,0 +1,341 @@
+// aarch64 kernels, one source for both ARM tables. Included once by each
+// src/kernels/simd/arm_<isa>.cpp, which first defines:
+//   FLASHSLIM_DOTPROD   0 (NEON: smull + sadalp) or 1 (sdot, armv8.2-a+dotprod)
+//   FLASHSLIM_ISA_NS    the namespace of this copy, e.g. neon
+//
+// The integer dot products equal the scalar reference's bit for bit: each
+// block's integer sum is exact in any order, and the float steps that follow
+// are the reference's own expressions in its order (src/tensor/quants_*.cpp),
+// written as scalar code so that the compiler treats them alike. The K-quants
+// keep the reference's 8 integer lanes (element index mod 8), which smull
+// gives directly; sdot would mix lanes, so they use smull in both tables.
+//
+// Rows of the other types (float rows, Q2_K, Q3_K), dequantizers, activation
+// quantizers and row operations are the scalar table's.
+#include <arm_neon.h>
+
+#include <cstdint>
+
+#include "kernels/kernel_table.h"
+#include "kernels/simd/isa_tables.h"
+#include "tensor/block_formats.h"
+#include "tensor/fp16.h"
+#include "tensor/k_quant_helpers.h"
+
+#if FLASHSLIM_DOTPROD
+#pragma GCC push_options
+#pragma GCC target("arch=armv8.2-a+dotprod")
+#endif
+
+namespace flashslim::simd::FLASHSLIM_ISA_NS {
+namespace {
+
+// Activation rows (tokens) that share one unpacked weight block.
+constexpr int kTokens = 4;
+
+// acc + sums of int8 products, 4 adjacent products per int32 lane (sdot) or 2
+// pairwise sums of int16 products per lane (|product| <= 2^14 fits int16).
+inline int32x4_t dot16(int32x4_t acc, int8x16_t w, int8x16_t a) {
+#if FLASHSLIM_DOTPROD
+  return vdotq_s32(acc, w, a);
+#else
+  acc = vpadalq_s16(acc, vmull_s8(vget_low_s8(w), vget_low_s8(a)));
+  return vpadalq_s16(acc, vmull_high_s8(w, a));
+#endif
+}
+
+inline int8x16_t low_nibbles(uint8x16_t v) {
+  return vreinterpretq_s8_u8(vandq_u8(v, vdupq_n_u8(0x0F)));
+}
+inline int8x16_t high_nibbles(uint8x16_t v) { return vreinterpretq_s8_u8(vshrq_n_u8(v, 4)); }
+
+// Byte j = 0x10 if bit j of the 16-bit little-endian word at p is set, else 0.
+inline int8x16_t bits_to_0x10_bytes(const uint8_t* p) {
+  const uint8x16_t spread = vcombine_u8(vdup_n_u8(p[0]), vdup_n_u8(p[1]));
+  const uint8x16_t bit = vreinterpretq_u8_u64(vdupq_n_u64(0x8040201008040201ull));
+  return vreinterpretq_s8_u8(vandq_u8(vtstq_u8(spread, bit), vdupq_n_u8(0x10)));
+}
+
+// Byte j = 0x10 if byte j of `bytes` has bit `shift` set, else 0.
+inline int8x16_t bit_to_0x10(uint8x16_t bytes, int shift) {
+  const uint8x16_t set = vtstq_u8(bytes, vdupq_n_u8(static_cast<uint8_t>(1u << shift)));
+  return vreinterpretq_s8_u8(vandq_u8(set, vdupq_n_u8(0x10)));
+}
+
+// --------------------------------------------- 32-element block types (Q4_0 ...)
+// Each type: W (weight block), A (activation block), levels() = the signed
+// int8 levels of elements 0..15 and 16..31 exactly as the reference computes
+// them, add() = the reference's float step for one block.
+
+struct Q4_0 {
+  using W = block_q4_0;
+  using A = block_q8_0;
+  static void levels(const W& b, int8x16_t& lo, int8x16_t& hi) {
+    const uint8x16_t q = vld1q_u8(b.qs);
+    lo = vsubq_s8(low_nibbles(q), vdupq_n_s8(8));
+    hi = vsubq_s8(high_nibbles(q), vdupq_n_s8(8));
+  }
+  static float add(float sum, int sumi, const W& x, const A& y) {
+    return sum + static_cast<float>(sumi) * fp16_to_fp32(x.d) * fp16_to_fp32(y.d);
+  }
+};
+
+struct Q4_1 {
+  using W = block_q4_1;
+  using A = block_q8_1;
+  static void levels(const W& b, int8x16_t& lo, int8x16_t& hi) {
+    const uint8x16_t q = vld1q_u8(b.qs);
+    lo = low_nibbles(q);
+    hi = high_nibbles(q);
+  }
+  static float add(float sum, int sumi, const W& x, const A& y) {
+    return sum + ((fp16_to_fp32(x.d) * fp16_to_fp32(y.d)) * static_cast<float>(sumi) +
+                  fp16_to_fp32(x.m) * fp16_to_fp32(y.s));
+  }
+};
+
+struct Q5_0 {
+  using W = block_q5_0;
+  using A = block_q8_0;
+  static void levels(const W& b, int8x16_t& lo, int8x16_t& hi) {
+    const uint8x16_t q = vld1q_u8(b.qs);
+    lo = vsubq_s8(vorrq_s8(low_nibbles(q), bits_to_0x10_bytes(b.qh)), vdupq_n_s8(16));
+    hi = vsubq_s8(vorrq_s8(high_nibbles(q), bits_to_0x10_bytes(b.qh + 2)), vdupq_n_s8(16));
+  }
+  static float add(float sum, int sumi, const W& x, const A& y) {
+    return sum + (fp16_to_fp32(x.d) * fp16_to_fp32(y.d)) * static_cast<float>(sumi);
+  }
+};
+
+struct Q5_1 {
+  using W = block_q5_1;
+  using A = block_q8_1;
+  static void levels(const W& b, int8x16_t& lo, int8x16_t& hi) {
+    const uint8x16_t q = vld1q_u8(b.qs);
+    lo = vorrq_s8(low_nibbles(q), bits_to_0x10_bytes(b.qh));
+    hi = vorrq_s8(high_nibbles(q), bits_to_0x10_bytes(b.qh + 2));
+  }
+  static float add(float sum, int sumi, const W& x, const A& y) {
+    return sum + ((fp16_to_fp32(x.d) * fp16_to_fp32(y.d)) * static_cast<float>(sumi) +
+                  fp16_to_fp32(x.m) * fp16_to_fp32(y.s));
+  }
+};
+
+struct Q8_0 {
+  using W = block_q8_0;
+  using A = block_q8_0;
+  static void levels(const W& b, int8x16_t& lo, int8x16_t& hi) {
+    lo = vld1q_s8(b.qs);
+    hi = vld1q_s8(b.qs + 16);
+  }
+  static float add(float sum, int sumi, const W& x, const A& y) {
+    return sum + static_cast<float>(sumi) * (fp16_to_fp32(x.d) * fp16_to_fp32(y.d));
+  }
+};
+
+// One weight row × n_tokens (<= kTokens) activation rows over nb blocks.
+template <class T>
+void legacy_row(int64_t nb, const uint8_t* w, const uint8_t* act, size_t act_stride, int n_tokens,
+                float* y, int64_t y_stride) {
+  const auto* x = reinterpret_cast<const typename T::W*>(w);
+  float sum[kTokens] = {};
+  for (int64_t i = 0; i < nb; ++i) {
+    int8x16_t lo, hi;
+    T::levels(x[i], lo, hi);
+    for (int t = 0; t < n_tokens; ++t) {
+      const auto& a = reinterpret_cast<const typename T::A*>(act + t * act_stride)[i];
+      const int32x4_t s = dot16(dot16(vdupq_n_s32(0), lo, vld1q_s8(a.qs)), hi, vld1q_s8(a.qs + 16));
+      sum[t] = T::add(sum[t], vaddvq_s32(s), x[i], a);
+    }
+  }
+  for (int t = 0; t < n_tokens; ++t) y[t * y_stride] = sum[t];
+}
+
+template <class T>
+struct Legacy {
+  static void row(int64_t cols, const uint8_t* w, const uint8_t* act, size_t act_stride,
+                  int n_tokens, float* y, int64_t y_stride) {
+    legacy_row<T>(cols / 32, w, act, act_stride, n_tokens, y, y_stride);
+  }
+};
+
+// ------------------------------------------------------------------ K-quants
+// One super-block unpacked: q[g] = signed levels of elements 16g..16g+15 as
+// the reference unpacks them, scale[g] = their scale, min[sb] = the min of
+// 32-element sub-block sb (Q4_K, Q5_K).
+struct KBlock {
+  int8x16_t q[16];
+  int16_t scale[16];
+  int16_t min[8];
+};
+
+// The reference's accumulator: 8 float lanes (+ a float sum of min terms),
+// added as sum + lanes[0] + ... + lanes[7] at the end.
+struct KAcc {
+  float lanes[8] = {};
+  float sum = 0.0f;
+  float total() const {
+    float t = sum;
+    for (int l = 0; l < 8; ++l) t += lanes[l];
+    return t;
+  }
+};
+
+// isums[l] = sum over elements e = l (mod 8) of scale * level * activation.
+// Per 16 elements the two int16 products of a lane fit int16 (|level| <= 32).
+inline void lane_sums(const KBlock& u, const int8_t* a, int32_t isums[8]) {
+  int32x4_t lo = vdupq_n_s32(0), hi = vdupq_n_s32(0);
+  for (int g = 0; g < 16; ++g) {
+    const int8x16_t av = vld1q_s8(a + 16 * g);
+    const int16x8_t p =
+        vaddq_s16(vmull_s8(vget_low_s8(u.q[g]), vget_low_s8(av)), vmull_high_s8(u.q[g], av));
+    lo = vmlal_n_s16(lo, vget_low_s16(p), u.scale[g]);
+    hi = vmlal_high_n_s16(hi, p, u.scale[g]);
+  }
+  vst1q_s32(isums, lo);
+  vst1q_s32(isums + 4, hi);
+}
+
+// Q4_K and Q5_K: 6-bit scales and mins per 32 elements; the float step of
+// ref::vec_dot_scale_min_q8_K.
+template <class Block>
+struct ScaleMinK {
+  using W = Block;
+  // Per 64-element pair, 32 bytes of qs: low nibbles are elements 0..31,
+  // high nibbles 32..63.
+  static void unpack_nibbles_and_scales(const W& b, KBlock& u) {
+    for (int pair = 0; pair < 4; ++pair) {
+      const uint8x16_t v0 = vld1q_u8(b.qs + 32 * pair), v1 = vld1q_u8(b.qs + 32 * pair + 16);
+      u.q[4 * pair + 0] = low_nibbles(v0);
+      u.q[4 * pair + 1] = low_nibbles(v1);
+      u.q[4 * pair + 2] = high_nibbles(v0);
+      u.q[4 * pair + 3] = high_nibbles(v1);
+    }
+    for (int sb = 0; sb < 8; ++sb) {
+      const ref::ScaleMin sm = ref::get_scale_min_k4(sb, b.scales);
+      u.scale[2 * sb] = u.scale[2 * sb + 1] = sm.scale;
+      u.min[sb] = sm.min;
+    }
+  }
+  static void add(KAcc& acc, const int32_t isums[8], const KBlock& u, const W& x,
+                  const block_q8_K& y) {
+    int summs = 0;
+    for (int sb = 0; sb < 8; ++sb) summs += (y.bsums[2 * sb] + y.bsums[2 * sb + 1]) * u.min[sb];
+    const float d = fp16_to_fp32(x.d) * y.d;
+    for (int l = 0; l < 8; ++l) acc.lanes[l] += d * static_cast<float>(isums[l]);
+    const float dmin = fp16_to_fp32(x.dmin) * y.d;
+    acc.sum -= dmin * static_cast<float>(summs);
+  }
+};
+
+struct Q4_K : ScaleMinK<block_q4_K> {
+  static void unpack(const W& b, KBlock& u) { unpack_nibbles_and_scales(b, u); }
+};
+
+struct Q5_K : ScaleMinK<block_q5_K> {
+  // Nibbles as Q4_K; bit 2*pair of qh[l] adds 16 to the low-nibble element,
+  // bit 2*pair+1 to the high-nibble one.
+  static void unpack(const W& b, KBlock& u) {
+    unpack_nibbles_and_scales(b, u);
+    const uint8x16_t h[2] = {vld1q_u8(b.qh), vld1q_u8(b.qh + 16)};
+    for (int pair = 0; pair < 4; ++pair)
+      for (int k = 0; k < 4; ++k)  // k: low/high nibble (k / 2), bytes 0..15/16..31 (k % 2)
+        u.q[4 * pair + k] = vorrq_s8(u.q[4 * pair + k], bit_to_0x10(h[k % 2], 2 * pair + k / 2));
+  }
+};
+
+struct Q6_K {
+  using W = block_q6_K;
+  // Per 128-element half, 64 bytes of ql and 32 of qh; quarter q (32
+  // elements) takes its low 4 bits from ql[l + 32*(q%2)] (low nibble for q < 2,
+  // high nibble otherwise) and its top 2 bits from bits 2q of qh[l]; -32.
+  static void unpack(const W& b, KBlock& u) {
+    const uint8x16_t three = vdupq_n_u8(3);
+    for (int half = 0; half < 2; ++half) {
+      for (int s = 0; s < 2; ++s) {
+        const uint8x16_t l0 = vld1q_u8(b.ql + 64 * half + 16 * s);
+        const uint8x16_t l1 = vld1q_u8(b.ql + 64 * half + 32 + 16 * s);
+        const uint8x16_t h = vld1q_u8(b.qh + 32 * half + 16 * s);
+        const int8x16_t low[4] = {low_nibbles(l0), low_nibbles(l1), high_nibbles(l0),
+                                  high_nibbles(l1)};
+        const uint8x16_t top[4] = {vandq_u8(h, three), vandq_u8(vshrq_n_u8(h, 2), three),
+                                   vandq_u8(vshrq_n_u8(h, 4), three), vshrq_n_u8(h, 6)};
+        for (int q = 0; q < 4; ++q)
+          u.q[8 * half + 2 * q + s] = vsubq_s8(
+              vorrq_s8(low[q], vreinterpretq_s8_u8(vshlq_n_u8(top[q], 4))), vdupq_n_s8(32));
+      }
+    }
+    for (int g = 0; g < 16; ++g) u.scale[g] = b.scales[g];
+  }
+  static void add(KAcc& acc, const int32_t isums[8], const KBlock&, const W& x,
+                  const block_q8_K& y) {
+    const float d = fp16_to_fp32(x.d) * y.d;
+    for (int l = 0; l < 8; ++l) acc.lanes[l] += d * static_cast<float>(isums[l]);
+  }
+};
+
+template <class T>
+struct KQuant {
+  static void row(int64_t cols, const uint8_t* w, const uint8_t* act, size_t act_stride,
+                  int n_tokens, float* y, int64_t y_stride) {
+    const auto* x = reinterpret_cast<const typename T::W*>(w);
+    KAcc acc[kTokens];
+    KBlock u;
+    for (int64_t i = 0; i < cols / QK_K; ++i) {
+      T::unpack(x[i], u);
+      for (int t = 0; t < n_tokens; ++t) {
+        const block_q8_K& a = reinterpret_cast<const block_q8_K*>(act + t * act_stride)[i];
+        int32_t isums[8];
+        lane_sums(u, a.qs, isums);
+        T::add(acc[t], isums, u, x[i], a);
+      }
+    }
+    for (int t = 0; t < n_tokens; ++t) y[t * y_stride] = acc[t].total();
+  }
+};
+
+// ------------------------------------------------------ rows -> gemm/vec_dot
+// Each weight row against the tokens in groups of kTokens: one unpack of a
+// weight block serves the whole group.
+template <class K>
+void gemm(int64_t cols, int64_t n_rows, int64_t n_tokens, const uint8_t* w, size_t w_stride,
+          const uint8_t* act, size_t act_stride, float* y, int64_t y_stride) {
+  for (int64_t r = 0; r < n_rows; ++r)
+    for (int64_t t = 0; t < n_tokens; t += kTokens)
+      K::row(cols, w + r * w_stride, act + t * act_stride, act_stride,
+             static_cast<int>(n_tokens - t < kTokens ? n_tokens - t : kTokens),
+             y + t * y_stride + r, y_stride);
+}
+
+template <class K>
+void vec_dot(int64_t n, float* out, const void* w, const void* act) {
+  K::row(n, static_cast<const uint8_t*>(w), static_cast<const uint8_t*>(act), 0, 1, out, 0);
+}
+
+// The scalar table with the integer dot products of the types above replaced.
+KernelTable make_table(const char* name, KernelIsa isa) {
+  KernelTable k = scalar_kernel_table();
+  k.name = name;
+  k.isa = isa;
+  auto dots = [&k](GgmlType type, VecDotFn vd, GemmFn mm) {
+    TypeKernels& row = k.types[static_cast<size_t>(type)];
+    row.vec_dot = vd;
+    row.gemm = mm;
+  };
+  dots(GgmlType::Q4_0, vec_dot<Legacy<Q4_0>>, gemm<Legacy<Q4_0>>);
+  dots(GgmlType::Q4_1, vec_dot<Legacy<Q4_1>>, gemm<Legacy<Q4_1>>);
+  dots(GgmlType::Q5_0, vec_dot<Legacy<Q5_0>>, gemm<Legacy<Q5_0>>);
+  dots(GgmlType::Q5_1, vec_dot<Legacy<Q5_1>>, gemm<Legacy<Q5_1>>);
+  dots(GgmlType::Q8_0, vec_dot<Legacy<Q8_0>>, gemm<Legacy<Q8_0>>);
+  dots(GgmlType::Q4_K, vec_dot<KQuant<Q4_K>>, gemm<KQuant<Q4_K>>);
+  dots(GgmlType::Q5_K, vec_dot<KQuant<Q5_K>>, gemm<KQuant<Q5_K>>);
+  dots(GgmlType::Q6_K, vec_dot<KQuant<Q6_K>>, gemm<KQuant<Q6_K>>);
+  return k;
+}
+
+}  // namespace
+}  // namespace flashslim::simd::FLASHSLIM_ISA_NS
+
+#if FLASHSLIM_DOTPROD
+#pragma GCC pop_options
+#endif
