@@ -1,6 +1,5 @@
 // `flashslim run` as a user runs it: the reference text, logits JSON, errors.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -10,22 +9,10 @@
 namespace flashslim::test {
 namespace {
 
-struct Result {
-  int exit_code;
-  std::string out;
-};
+using Result = CommandResult;
 
-// Runs the flashslim binary with `args` (shell-quoted by the caller); stdout
-// and stderr are captured together when merge_stderr.
 Result flashslim(const std::string& args, bool merge_stderr = false) {
-  const std::string cmd = std::string(FLASHSLIM_BIN) + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  return run_flashslim(args, merge_stderr);
 }
 
 const std::string kF32 = fixture("aidreams260K/aidreams260K-f32.gguf");

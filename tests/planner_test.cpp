@@ -18,6 +18,7 @@
 #include "planner/plan.h"
 #include "planner/residency.h"
 #include "planner/simulator.h"
+#include "runtime/auto_planner.h"
 
 namespace flashslim::planner {
 namespace {
@@ -228,6 +229,10 @@ TEST(Planner, PlansFitTheBudgetAndTheRuntimeAcceptsThem) {
       const Plan plan = make_plan(model, p, request(budget, policy));
       SCOPED_TRACE(fmt::format("{} at {}", residency_policy_name(policy), share));
       EXPECT_LE(plan.memory.total(), budget);
+      // The runtime's accounting of the same plan (resident rows and slots).
+      const MemoryUse& m = plan.memory;
+      EXPECT_EQ(m.resident_weights + m.slots, plan_memory_bytes(to_stream_plan(plan)));
+      EXPECT_LE(m.resident_weights, m.total());
       for (const Chunk& c : plan.decode.chunks)
         EXPECT_LE(chunk_read_bytes(c.parts), plan.slot_bytes);
       EXPECT_NO_THROW(validate_stream_plan(to_stream_plan(plan), model));
@@ -245,6 +250,31 @@ TEST(Planner, MoreBudgetNeverPredictsSlowerDecode) {
     const Plan plan = make_plan(model, p, request(budget_between(model, p, share)));
     EXPECT_GE(plan.decode.tokens_per_s(), previous * 0.999) << share;
     previous = plan.decode.tokens_per_s();
+  }
+}
+
+TEST(Planner, NeverPredictsSlowerThanTheRuntimesAutomaticPlan) {
+  const Model model(streaming_model());
+  // A slow disk and a fast one: the automatic plan wins some of these.
+  for (double disk_gb_per_s : {0.05, 1.0}) {
+    const Profile p = synthetic_profile(model, 0.01, disk_gb_per_s);
+    for (ResidencyPolicy policy :
+         {ResidencyPolicy::Balanced, ResidencyPolicy::Flexible, ResidencyPolicy::Layers}) {
+      for (double share : {0.1, 0.25, 0.5, 0.75}) {
+        const PlanRequest r = request(budget_between(model, p, share), policy);
+        const Plan plan = make_plan(model, p, r);
+        const MemoryUse& m = plan.memory;
+        const uint64_t fixed = m.forward + m.scratch + m.overhead;
+        if (r.budget_bytes - fixed < min_streaming_bytes(model, policy)) continue;
+        StreamPlan automatic = plan_streaming(model, r.budget_bytes - fixed, policy);
+        automatic.budget_bytes = r.budget_bytes;
+        SCOPED_TRACE(
+            fmt::format("{} GB/s, {} at {}", disk_gb_per_s, residency_policy_name(policy), share));
+        EXPECT_GE(plan.decode.tokens_per_s(),
+                  evaluate_stream_plan(model, p, automatic, r).decode.tokens_per_s());
+        EXPECT_NE(plan.residency_reason.find("automatic plan"), std::string::npos);
+      }
+    }
   }
 }
 
@@ -316,16 +346,17 @@ TEST(PlannerJson, PlansForAnotherModelOrBudgetAreRefused) {
   const Profile p = synthetic_profile(model, 0.01, 1.0);
   const uint64_t budget = budget_between(model, p, 0.5);
   const Plan plan = make_plan(model, p, request(budget));
-  EXPECT_NO_THROW(check_plan_matches(plan, "plan.json", identify_model(model.file()), budget));
+  EXPECT_NO_THROW(
+      check_plan_matches(plan, "plan.json", identify_model(model.file()), budget, plan.shape));
   try {
-    check_plan_matches(plan, "plan.json", identify_model(other.file()), budget);
+    check_plan_matches(plan, "plan.json", identify_model(other.file()), budget, plan.shape);
     FAIL() << "a plan for another model was accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("another model: file size"), std::string::npos)
         << e.what();
   }
   try {
-    check_plan_matches(plan, "plan.json", identify_model(model.file()), budget + 4096);
+    check_plan_matches(plan, "plan.json", identify_model(model.file()), budget + 4096, plan.shape);
     FAIL() << "a plan for another budget was accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find(std::to_string(budget)), std::string::npos) << e.what();

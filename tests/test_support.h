@@ -2,6 +2,8 @@
 // Shared helpers for tests that run models on the fixtures in ../shared/fixtures.
 #include <nlohmann/json.hpp>
 
+#include <sys/wait.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -123,6 +125,25 @@ inline double max_topk_diff(const nlohmann::json& ref_row, std::span<const float
     worst = std::max(worst, std::abs(double(all_logits[id]) - pair.at(1).get<double>()));
   }
   return worst;
+}
+
+struct CommandResult {
+  int exit_code;
+  std::string out;
+};
+
+// Runs the flashslim binary (FLASHSLIM_BIN) with `args`, shell-quoted by the
+// caller; stderr is captured with stdout when merge_stderr, else discarded.
+inline CommandResult run_flashslim(const std::string& args, bool merge_stderr = false) {
+  const std::string cmd =
+      std::string(FLASHSLIM_BIN) + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
 }  // namespace flashslim::test

@@ -53,7 +53,7 @@ void write_text_file(const std::string& path, const std::string& text, const cha
 
 void run(const RunFlags& f) {
   if (f.cpu_isa != "auto") select_kernel_isa(f.cpu_isa);
-  const WeightOptions weight_options = to_weight_options(f.weights);
+  WeightOptions weight_options = to_weight_options(f.weights);
   const auto load_start = std::chrono::steady_clock::now();
   const uint64_t origin_ns = storage::now_ns();
   const Model model(f.model_path);
@@ -76,6 +76,7 @@ void run(const RunFlags& f) {
   fo.n_batch = std::min<int32_t>(fo.n_batch, std::max<int32_t>(1, static_cast<int32_t>(prompt.size())));
 
   const int threads = f.threads > 0 ? f.threads : static_cast<int>(std::thread::hardware_concurrency());
+  apply_weight_plan(f.weights, model, {threads, fo.n_ctx, fo.n_batch, f.kv_type}, weight_options);
   ThreadPool pool(threads);
   GenerationOptions go;
   go.n_predict = f.n_predict;

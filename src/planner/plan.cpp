@@ -195,6 +195,11 @@ Plan plan_from_json(const nlohmann::json& value, const std::string& file) {
   const JsonFields read = prefetch.object("assumed_read");
   p.read = {read.u64("read_bytes"), static_cast<uint32_t>(read.u64("queue_depth")),
             read.number("gb_per_s")};
+  // The runtime splits reads at read_bytes (see StreamingOptions).
+  if (p.read.read_bytes < kStreamReadAlignment || (p.read.read_bytes & (p.read.read_bytes - 1)))
+    read.fail_at("read_bytes",
+                 fmt::format("must be a power of two of at least {} bytes", kStreamReadAlignment));
+  if (p.read.queue_depth < 1) read.fail_at("queue_depth", "must be at least 1");
 
   const JsonFields cmt = top.object("cmt");
   p.decode = phase_from_json(cmt.object("decode"), "decode", p.step_names.size());
@@ -233,7 +238,7 @@ void save_plan(const Plan& plan, const std::string& path) { save_json(path, to_j
 Plan load_plan(const std::string& path) { return plan_from_json(load_json_file(path), path); }
 
 void check_plan_matches(const Plan& plan, const std::string& plan_path, const ModelIdentity& model,
-                        uint64_t budget_bytes) {
+                        uint64_t budget_bytes, const RunShape& run) {
   const std::string diff = describe_difference(plan.model, model);
   if (!diff.empty()) fail("{} was made for another model: {}", plan_path, diff);
   if (plan.budget_bytes != budget_bytes)
@@ -241,6 +246,16 @@ void check_plan_matches(const Plan& plan, const std::string& plan_path, const Mo
         "{} was made for a budget of {} bytes, but --budget is {} bytes (make a new plan with "
         "`flashslim plan --budget ...`)",
         plan_path, plan.budget_bytes, budget_bytes);
+  // A larger context or batch needs more memory than the plan left room for.
+  if (run.n_ctx > plan.shape.n_ctx)
+    fail("{} was made for a context of {} tokens, but the run uses -c {} (plan with -c {})",
+         plan_path, plan.shape.n_ctx, run.n_ctx, run.n_ctx);
+  if (run.n_batch > plan.shape.n_batch)
+    fail("{} was made for batches of {} tokens, but the run uses -b {} (plan with -b {})",
+         plan_path, plan.shape.n_batch, run.n_batch, run.n_batch);
+  if (run.kv_type != plan.shape.kv_type)
+    fail("{} was made for a {} KV cache, but the run uses --kv-type {}", plan_path,
+         plan.shape.kv_type, run.kv_type);
 }
 
 StreamPlan to_stream_plan(const Plan& p) {
@@ -253,6 +268,10 @@ StreamPlan to_stream_plan(const Plan& p) {
   s.slot_bytes = p.slot_bytes;
   s.window = p.window;
   return s;
+}
+
+PlannedStream to_planned_stream(const Plan& plan) {
+  return {to_stream_plan(plan), plan.read.queue_depth, plan.read.read_bytes};
 }
 
 }  // namespace flashslim::planner

@@ -13,6 +13,7 @@
 #include "planner/profile.h"
 #include "planner/simulator.h"
 #include "runtime/stream_plan.h"
+#include "runtime/weight_modes.h"
 
 namespace flashslim::planner {
 
@@ -82,12 +83,15 @@ Plan plan_from_json(const nlohmann::json& value, const std::string& file);
 void save_plan(const Plan& plan, const std::string& path);
 Plan load_plan(const std::string& path);
 
-// Error naming what differs unless `plan` was made for this model file and
-// budget: "plan.json was made for another model: file size ...".
+// Error naming what differs unless `plan` was made for this model file, this
+// budget and a run at least as large as `run` (n_ctx, n_batch; same KV type):
+// "plan.json was made for another model: file size ...".
 void check_plan_matches(const Plan& plan, const std::string& plan_path, const ModelIdentity& model,
-                        uint64_t budget_bytes);
+                        uint64_t budget_bytes, const RunShape& run);
 
 // What the runtime executes: resident rows, decode chunks, slots, window.
 StreamPlan to_stream_plan(const Plan& plan);
+// The same with the read size and queue depth the plan's predictions assume.
+PlannedStream to_planned_stream(const Plan& plan);
 
 }  // namespace flashslim::planner

@@ -7,6 +7,7 @@
 #include "model/forward.h"
 #include "planner/partitioner.h"
 #include "planner/residency.h"
+#include "runtime/auto_planner.h"
 #include "storage/aligned_buffer.h"
 
 namespace flashslim::planner {
@@ -40,14 +41,15 @@ MemoryBreakdown fixed_memory_for(const Model& model, const Profile& profile,
   return m;
 }
 
-// Weight memory as the runtime lays it out: resident rows aligned for reads, and the slots.
+// Weight memory as the runtime lays it out (plan_memory_bytes): resident rows
+// aligned for reads, and the slots. Candidates have no chunks yet, and
+// plan_memory_bytes counts slots only for a plan with chunks, so they are
+// added here.
 uint64_t weight_memory(const std::vector<ResidentRows>& resident, int32_t n_slots,
                        uint64_t slot_bytes) {
   StreamPlan s;
   for (const ResidentRows& r : resident) s.resident.push_back(r.rows);
-  s.n_slots = n_slots;
-  s.slot_bytes = slot_bytes;
-  return plan_memory_bytes(s);
+  return plan_memory_bytes(s) + static_cast<uint64_t>(n_slots) * slot_bytes;
 }
 
 double io_ms(const Profile& profile, uint64_t read_bytes) {
@@ -193,6 +195,40 @@ Plan plan_skeleton(const Model& model, const Profile& profile, const PlanRequest
   return p;
 }
 
+// A Plan with predictions for a StreamPlan made elsewhere.
+Plan plan_of_stream(const Model& model, const Profile& profile, const StreamPlan& stream,
+                    const PlanRequest& request, std::string reason) {
+  Plan p = plan_skeleton(model, profile, request);
+  p.budget_bytes = stream.budget_bytes;
+  p.policy = stream.policy;
+  p.residency_reason = std::move(reason);
+  for (const TensorRows& r : stream.resident) {
+    const gguf::TensorInfo* t = model.file().find_tensor(r.tensor);
+    if (!t) fail("stream plan: resident tensor '{}' is not in the model", r.tensor);
+    p.resident.push_back({r, t->rows()});
+  }
+  p.decode.chunks = stream.chunks;
+  p.n_slots = stream.n_slots;
+  p.slot_bytes = stream.slot_bytes;
+  p.window = stream.window;
+  predict(model, profile, fixed_memory_for(model, profile, p.shape), p);
+  return p;
+}
+
+// The plan the runtime would make itself for this budget (runtime/auto_planner.h),
+// or nullopt if the budget leaves it too little.
+std::optional<Plan> automatic_plan(const Model& model, const Profile& profile,
+                                   const MemoryBreakdown& fixed, const PlanRequest& request) {
+  if (request.budget_bytes < fixed.fixed()) return std::nullopt;
+  const uint64_t weight_bytes = request.budget_bytes - fixed.fixed();
+  if (weight_bytes < min_streaming_bytes(model, request.policy)) return std::nullopt;
+  StreamPlan stream = plan_streaming(model, weight_bytes, request.policy);
+  stream.budget_bytes = request.budget_bytes;
+  return plan_of_stream(model, profile, stream, request,
+                        fmt::format("the runtime's automatic plan ({} policy)",
+                                    residency_policy_name(request.policy)));
+}
+
 }  // namespace
 
 void check_profile_matches(const Profile& profile, const Model& model) {
@@ -270,6 +306,21 @@ Plan make_plan(const Model& model, const Profile& profile, const PlanRequest& re
       }
     }
   }
+  // The runtime's automatic plan is one candidate: the planner never
+  // outputs a plan it predicts slower than what `run` does without one.
+  if (std::optional<Plan> automatic = automatic_plan(model, profile, fixed, request)) {
+    const double tps = automatic->decode.tokens_per_s();
+    if (!best || tps > best->decode.tokens_per_s()) {
+      if (best)
+        automatic->residency_reason +=
+            fmt::format(", predicted faster than the planner's own ({:.2f} vs {:.2f} t/s): {}", tps,
+                        best->decode.tokens_per_s(), best->residency_reason);
+      best = std::move(automatic);
+    } else {
+      best->residency_reason +=
+          fmt::format("; the runtime's automatic plan predicts {:.2f} t/s", tps);
+    }
+  }
   if (!best)
     fail(
         "--budget {} bytes is below the minimum of {} bytes this model needs (KV cache and "
@@ -286,21 +337,7 @@ Plan make_plan(const Model& model, const Profile& profile, const PlanRequest& re
 Plan evaluate_stream_plan(const Model& model, const Profile& profile, const StreamPlan& stream,
                           const PlanRequest& request) {
   check_profile_matches(profile, model);
-  Plan p = plan_skeleton(model, profile, request);
-  p.budget_bytes = stream.budget_bytes;
-  p.policy = stream.policy;
-  p.residency_reason = "given by another planner";
-  for (const TensorRows& r : stream.resident) {
-    const gguf::TensorInfo* t = model.file().find_tensor(r.tensor);
-    if (!t) fail("stream plan: resident tensor '{}' is not in the model", r.tensor);
-    p.resident.push_back({r, t->rows()});
-  }
-  p.decode.chunks = stream.chunks;
-  p.n_slots = stream.n_slots;
-  p.slot_bytes = stream.slot_bytes;
-  p.window = stream.window;
-  predict(model, profile, fixed_memory_for(model, profile, p.shape), p);
-  return p;
+  return plan_of_stream(model, profile, stream, request, "given by another planner");
 }
 
 }  // namespace flashslim::planner

@@ -49,6 +49,9 @@ OpenedWeights open_weights(const Model& model, const WeightOptions& options,
   if (options.budget) w.budget_bytes = options.budget->resolve(file_bytes);
   const std::optional<uint64_t> budget = w.budget_bytes;
   w.mode = options.mode;
+  if (options.planned && w.mode == WeightMode::Auto) w.mode = WeightMode::Stream;
+  if (options.planned && w.mode != WeightMode::Sync && w.mode != WeightMode::Stream)
+    fail("--mode {}: a plan runs in sync or stream mode", weight_mode_name(w.mode));
   if (w.mode == WeightMode::Auto)
     w.mode = !budget || fixed.fixed() + file_bytes <= *budget ? WeightMode::Resident
                                                               : WeightMode::Stream;
@@ -73,19 +76,31 @@ OpenedWeights open_weights(const Model& model, const WeightOptions& options,
     }
     case WeightMode::Sync:
     case WeightMode::Stream: {
-      uint64_t weight_bytes = UINT64_MAX;
-      if (budget) {
-        MemoryBreakdown need = fixed;
-        need.weights = min_streaming_bytes(model, options.policy);
-        refuse_below(*budget, need.total(), need,
-                     fmt::format("{} mode", weight_mode_name(w.mode)).c_str());
-        weight_bytes = *budget - fixed.fixed();
-      }
-      StreamPlan plan = plan_streaming(model, weight_bytes, options.policy);
-      plan.budget_bytes = budget.value_or(0);
-      w.memory.weights = plan_memory_bytes(plan);
-      w.storage = storage::open_storage(path, storage::StorageKind::UringDirect);
+      StreamPlan plan;
       StreamingOptions so;
+      if (options.planned) {
+        plan = options.planned->plan;
+        so.queue_depth = options.planned->queue_depth;
+        so.max_read_bytes = options.planned->max_read_bytes;
+        w.memory.weights = plan_memory_bytes(plan);
+        if (budget && w.memory.total() > *budget)
+          fail("--budget {} bytes ({}): the plan needs {} bytes ({}) in this run: {}", *budget,
+               format_bytes(*budget), w.memory.total(), format_bytes(w.memory.total()),
+               w.memory.describe());
+      } else {
+        uint64_t weight_bytes = UINT64_MAX;
+        if (budget) {
+          MemoryBreakdown need = fixed;
+          need.weights = min_streaming_bytes(model, options.policy);
+          refuse_below(*budget, need.total(), need,
+                       fmt::format("{} mode", weight_mode_name(w.mode)).c_str());
+          weight_bytes = *budget - fixed.fixed();
+        }
+        plan = plan_streaming(model, weight_bytes, options.policy);
+        plan.budget_bytes = budget.value_or(0);
+        w.memory.weights = plan_memory_bytes(plan);
+      }
+      w.storage = storage::open_storage(path, storage::StorageKind::UringDirect);
       so.prefetch = w.mode == WeightMode::Stream;
       so.mlock = options.mlock.value_or(true);
       w.access = std::make_unique<StreamingWeights>(model, *w.storage, plan, so);

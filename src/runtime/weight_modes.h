@@ -27,12 +27,23 @@ enum class WeightMode {
 const char* weight_mode_name(WeightMode mode);
 WeightMode parse_weight_mode(std::string_view name);  // Error lists the accepted names
 
+// A plan made before the run (`flashslim plan`, executed by `run --plan`)
+// and the reads its predictions assume.
+struct PlannedStream {
+  StreamPlan plan;
+  unsigned queue_depth = 0;     // reads in flight
+  uint64_t max_read_bytes = 0;  // larger reads are split (power of two, >= kStreamReadAlignment)
+};
+
 // What the user asked for (shared by every command that evaluates a model).
 struct WeightOptions {
   WeightMode mode = WeightMode::Auto;
   std::optional<SizeSpec> budget;  // none: no limit
   ResidencyPolicy policy = ResidencyPolicy::Balanced;
   std::optional<bool> mlock;  // default: lock resident rows in sync/stream, not in resident
+  // Executed instead of the automatic planner's plan (mode auto means stream;
+  // the policy is the plan's).
+  std::optional<PlannedStream> planned;
 };
 
 // The storage and the WeightAccess over it; the access refers to the storage.
@@ -48,7 +59,8 @@ struct OpenedWeights {
 // Resolves the mode (auto), checks the budget against `fixed` (everything but
 // the weights; see fixed_memory) plus what the mode's weights need, and opens
 // the weights. Below the minimum: Error "--budget ...: below the minimum of N
-// bytes ..." before any weight is read.
+// bytes ..." before any weight is read. With a planned stream, sync or stream
+// mode only, and Error "... plan needs N bytes ..." if it does not fit.
 OpenedWeights open_weights(const Model& model, const WeightOptions& options,
                            const MemoryBreakdown& fixed);
 
