@@ -292,10 +292,10 @@ TEST(BenchExperimentEndToEnd, TwoModesTwoRepetitionsOnAFixture) {
   if (!run.token_log || !run.stats_json)
     GTEST_SKIP() << FLASHSLIM_BIN << " run has no --token-log/--stats-json yet";
   const json document = {
-      {"name", "e2e"},      {"models", {kModel}}, {"modes", {"resident", "mmap"}},
-      {"threads", 1},       {"ctx", 64},          {"prompt_tokens", 8},
-      {"gen_tokens", 12},   {"repetitions", 2},   {"warmup", 0},
-      {"cold_cache", false}};
+      {"name", "e2e"},       {"models", {kModel}}, {"modes", {"resident", "mmap"}},
+      {"threads", 1},        {"ctx", 64},          {"prompt_tokens", 8},
+      {"gen_tokens", 12},    {"repetitions", 2},   {"warmup", 0},
+      {"cold_cache", false}, {"profile_ops", true}};
   RunnerOptions options;
   options.results_dir = fresh_dir("e2e-results");
   options.flashslim_binary = FLASHSLIM_BIN;
@@ -315,6 +315,15 @@ TEST(BenchExperimentEndToEnd, TwoModesTwoRepetitionsOnAFixture) {
     EXPECT_DOUBLE_EQ(record["latency_ms"]["max"].get<double>(), percentile(ms, 100));
     EXPECT_EQ(record["stats"]["gen_tokens"], 12);
     EXPECT_GT(record["cgroup"]["peak_bytes"].get<double>(), 0);
+    // The op times lie inside the token latencies they were taken in (latency_us is
+    // truncated to whole µs).
+    const json& per_token = record["op_profile"]["ms_per_token"];
+    EXPECT_EQ(record["op_profile"]["decode_tokens"], 12);
+    EXPECT_GT(per_token["ffn_proj"].get<double>(), 0);
+    EXPECT_GT(per_token["attention"].get<double>(), 0);
+    EXPECT_LE(per_token["total"].get<double>(), record["latency_ms"]["mean"].get<double>() + 1e-3);
+    EXPECT_EQ(record["harness_overhead"]["token_counters_calls"], 12);
+    EXPECT_GT(record["harness_overhead"]["fraction_of_generation"].get<double>(), 0);
     auto& all = pooled[record["run"]["config_index"].get<int>()];
     all.insert(all.end(), ms.begin(), ms.end());
   }
@@ -345,5 +354,9 @@ TEST(BenchExperimentEndToEnd, TwoModesTwoRepetitionsOnAFixture) {
   EXPECT_NE(md.find(p99), std::string::npos);
   EXPECT_NE(html.find(p99), std::string::npos);
   EXPECT_NE(md.find("CV of p99 across runs"), std::string::npos);
+  EXPECT_NE(md.find("Time per op class per decode token"), std::string::npos);
+  EXPECT_NE(md.find("Cost of the per-token timing"), std::string::npos);
+  const json& ops = summary["configurations"][0]["op_profile"]["ms_per_token"];
+  EXPECT_NE(md.find(fmt::format("{:.3f}", ops["total"].get<double>())), std::string::npos);
   EXPECT_NE(md.find(summary["configurations"][0]["label"].get<std::string>()), std::string::npos);
 }

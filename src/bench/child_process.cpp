@@ -217,6 +217,7 @@ ChildResult ChildProcess::wait() {
     }
     if (spec_.sample_period.count() > 0) sample(now);
   }
+  result_.pid = pid_;
   result_.wall_s = seconds(Clock::now() - start_);
   // The exited child is a zombie until reaped: its I/O counters are still readable and
   // its pid (= process group id) cannot be reused, so stragglers can be killed safely.

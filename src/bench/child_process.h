@@ -39,6 +39,7 @@ struct RssSample {
 };
 
 struct ChildResult {
+  pid_t pid = -1;
   bool exited = false;  // normal exit; otherwise killed by term_signal
   int exit_code = -1;
   int term_signal = 0;

@@ -204,6 +204,10 @@ void apply_settings(VariantSettings& s, const json& object, const Where& where) 
         s.read_ahead_kb = static_cast<uint64_t>(get_int(value, w, 0, 1 << 30));
     } else if (key == "timeout_s")
       s.timeout_s = get_number(value, w, 0.001, 1e9);
+    else if (key == "profile_ops")
+      s.profile_ops = get_bool(value, w);
+    else if (key == "trace")
+      s.trace = get_bool(value, w);
     else if (key != "name")
       fail("{}: unknown key '{}'", where.str(), key);
   }
@@ -331,6 +335,8 @@ std::vector<RunSpec> expand_runs(const ExperimentConfig& config) {
                       run.cold_cache = v.cold_cache;
                       run.read_ahead_kb = v.read_ahead_kb;
                       run.timeout_s = v.timeout_s;
+                      run.profile_ops = v.profile_ops;
+                      run.trace = v.trace;
                       configurations.push_back(std::move(run));
                       rounds.emplace_back(v.warmup, v.repetitions);
                     }
@@ -384,7 +390,9 @@ nlohmann::json to_json(const RunSpec& run) {
           {"mlock", run.mlock ? json(*run.mlock) : json(nullptr)},
           {"cold_cache", run.cold_cache},
           {"read_ahead_kb", run.read_ahead_kb ? json(*run.read_ahead_kb) : json(nullptr)},
-          {"timeout_s", run.timeout_s}};
+          {"timeout_s", run.timeout_s},
+          {"profile_ops", run.profile_ops},
+          {"trace", run.trace}};
 }
 
 }  // namespace flashslim::bench

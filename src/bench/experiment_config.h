@@ -61,6 +61,8 @@ struct VariantSettings {
   bool cold_cache = true;                 // drop the page cache before each run
   std::optional<uint64_t> read_ahead_kb;  // device read-ahead during runs; nullopt = as is
   double timeout_s = 600;
+  bool profile_ops = false;  // per-op timings (run --op-profile)
+  bool trace = false;        // eBPF trace of block I/O and page faults (bpftrace)
 };
 
 struct ExperimentConfig {
@@ -92,6 +94,7 @@ struct RunSpec {
   bool cold_cache = true;
   std::optional<uint64_t> read_ahead_kb;
   double timeout_s = 0;
+  bool profile_ops = false, trace = false;
 
   // "baseline tinyllama-1.1b-Q4_0 mmap budget=50% t2 ctx512 p128 n64 greedy load0"
   std::string configuration_label() const;

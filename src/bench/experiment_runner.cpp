@@ -14,6 +14,7 @@
 #include "bench/background_load.h"
 #include "bench/cgroup.h"
 #include "bench/child_process.h"
+#include "bench/ebpf_trace.h"
 #include "bench/experiment_summary.h"
 #include "bench/provenance.h"
 #include "bench/run_results.h"
@@ -63,9 +64,10 @@ struct Environment {
   MlockAbility mlock;
   cpu_set_t allowed_cpus;  // the harness's own affinity: what a child may be pinned to
   RunCapabilities run;
+  std::string trace_problem;  // why runs cannot be traced, or ""
 };
 
-Environment probe_environment(const fs::path& flashslim_binary) {
+Environment probe_environment(const fs::path& flashslim_binary, bool tracing) {
   Environment env;
   try {
     env.cgroup_parent = find_memory_cgroup_parent();
@@ -77,6 +79,12 @@ Environment probe_environment(const fs::path& flashslim_binary) {
   if (::sched_getaffinity(0, sizeof env.allowed_cpus, &env.allowed_cpus) != 0)
     fail("sched_getaffinity of the harness failed");
   env.run = probe_run_capabilities(flashslim_binary);
+  if (tracing) {
+    env.trace_problem = ebpf_trace_problem();
+    if (env.trace_problem.empty() && !env.run.phases)
+      env.trace_problem =
+          "this flashslim run has no --phases flag to attribute the trace to phases";
+  }
   return env;
 }
 
@@ -95,7 +103,10 @@ json environment_json(const Environment& env) {
             {"stats_json", env.run.stats_json},
             {"budget", env.run.budget},
             {"mlock", env.run.mlock},
-            {"no_mlock", env.run.no_mlock}}}};
+            {"no_mlock", env.run.no_mlock},
+            {"op_profile", env.run.op_profile},
+            {"phases", env.run.phases}}},
+          {"trace_problem", env.trace_problem}};
 }
 
 PreparedModel prepare_model(const ModelSpec& spec, const RunnerOptions& options) {
@@ -205,6 +216,37 @@ std::string unavailable_cpus(const std::vector<int>& cpus, const cpu_set_t& allo
                      fmt::join(have, ","));
 }
 
+// The child's own profiles into its record: the cost of its per-token counters
+// (phases.json), its per-op times (ops.jsonl), and the trace attributed to its phases.
+void read_run_profiles(const fs::path& run_dir, pid_t pid, bool traced, json& record, json& notes) {
+  const fs::path phases_file = run_dir / "phases.json";
+  const json phases = fs::exists(phases_file) ? read_json_file(phases_file) : json();
+  if (phases.is_object()) {
+    const double generation_ns = static_cast<double>(phases.at("end_ns").get<uint64_t>() -
+                                                     phases.at("prefill_ns").get<uint64_t>());
+    const double counters_ns = phases.at("token_counters_ns").get<double>();
+    record["harness_overhead"] = {
+        {"token_counters_ms", counters_ns / 1e6},
+        {"token_counters_calls", phases.at("token_counters_calls")},
+        {"fraction_of_generation", generation_ns > 0 ? counters_ns / generation_ns : 0.0}};
+  }
+  const fs::path ops = run_dir / "ops.jsonl", tokens = run_dir / "tokens.jsonl";
+  if (fs::exists(ops) && fs::exists(tokens)) {
+    try {
+      record["op_profile"] = summarize_op_profile(ops, read_token_log(tokens));
+    } catch (const Error& e) {
+      notes.push_back(fmt::format("op profile unreadable: {}", e.what()));
+    }
+  }
+  if (traced) {
+    try {
+      record["trace"] = summarize_trace(run_dir / "trace.txt", pid, phases);
+    } catch (const Error& e) {
+      record["trace"] = {{"skipped", fmt::format("trace unreadable: {}", e.what())}};
+    }
+  }
+}
+
 // Sets up the controls, runs the child, and returns its run.json record.
 json execute_run(const RunSpec& run, const PreparedModel& model, const PromptText& prompt,
                  const Environment& env, const RunnerOptions& options, const fs::path& run_dir) {
@@ -254,6 +296,8 @@ json execute_run(const RunSpec& run, const PreparedModel& model, const PromptTex
     notes.push_back("flashslim run has no --token-log flag: no per-token latencies");
   if (!env.run.stats_json)
     notes.push_back("flashslim run has no --stats-json flag: no runtime stats");
+  if (run.profile_ops && !env.run.op_profile)
+    notes.push_back("profile_ops not applied: this flashslim run has no --op-profile flag");
 
   std::unique_ptr<BackgroundLoad> load;
   if (run.background_load > 0) {
@@ -281,6 +325,20 @@ json execute_run(const RunSpec& run, const PreparedModel& model, const PromptTex
     }
   }
 
+  // Started last, so it traces the run and not the harness's preparations.
+  std::unique_ptr<EbpfTrace> trace;
+  if (run.trace) {
+    if (!env.trace_problem.empty()) {
+      record["trace"] = {{"skipped", env.trace_problem}};
+    } else {
+      try {
+        trace = std::make_unique<EbpfTrace>(run_dir / "trace.txt");
+      } catch (const Error& e) {
+        record["trace"] = {{"skipped", e.what()}};
+      }
+    }
+  }
+
   ChildSpec spec;
   spec.argv =
       run_command(options.flashslim_binary, run, model.path, prompt, budget, env.run, run_dir);
@@ -297,6 +355,7 @@ json execute_run(const RunSpec& run, const PreparedModel& model, const PromptTex
     record["notes"] = notes;
     return record;
   }
+  if (trace) trace->stop();
   if (load) {
     const ChildResult used = load->stop();
     record["background_load"] = {{"percent", run.background_load},
@@ -343,6 +402,7 @@ json execute_run(const RunSpec& run, const PreparedModel& model, const PromptTex
   } else if (record["status"] == "ok" && env.run.token_log) {
     notes.push_back("flashslim run wrote no token log");
   }
+  read_run_profiles(run_dir, result.pid, trace != nullptr, record, notes);
   record["notes"] = notes;
   return record;
 }
@@ -366,7 +426,7 @@ RunCapabilities probe_run_capabilities(const fs::path& flashslim_binary) {
          result.describe());
   auto has = [&](const char* flag) { return help.find(flag) != std::string::npos; };
   return {has("--token-log"), has("--stats-json"), has("--budget"), has(" --mlock"),
-          has("--no-mlock")};
+          has("--no-mlock"),  has("--op-profile"), has("--phases")};
 }
 
 std::vector<std::string> run_command(const fs::path& flashslim_binary, const RunSpec& run,
@@ -395,6 +455,14 @@ std::vector<std::string> run_command(const fs::path& flashslim_binary, const Run
     argv.push_back("--stats-json");
     argv.push_back((run_dir / "stats.json").string());
   }
+  if (capabilities.phases) {
+    argv.push_back("--phases");
+    argv.push_back((run_dir / "phases.json").string());
+  }
+  if (run.profile_ops && capabilities.op_profile) {
+    argv.push_back("--op-profile");
+    argv.push_back((run_dir / "ops.jsonl").string());
+  }
   return argv;
 }
 
@@ -407,7 +475,11 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
   write_text_file(results / "experiment.json", options.config_text);
 
   const std::vector<RunSpec> runs = expand_runs(config);
-  const Environment env = probe_environment(options.flashslim_binary);
+  const bool tracing =
+      std::any_of(runs.begin(), runs.end(), [](const RunSpec& r) { return r.trace; });
+  const Environment env = probe_environment(options.flashslim_binary, tracing);
+  if (tracing && !env.trace_problem.empty())
+    std::fprintf(stderr, "experiment: no eBPF trace: %s\n", env.trace_problem.c_str());
   std::map<std::string, PreparedModel> models;  // by label
   json model_provenance = json::object();
   for (const RunSpec& run : runs) {

@@ -41,11 +41,13 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
 // so a binary without them is measured from outside only, and the runs say so.
 struct RunCapabilities {
   bool token_log = false, stats_json = false, budget = false, mlock = false, no_mlock = false;
+  bool op_profile = false, phases = false;
 };
 RunCapabilities probe_run_capabilities(const std::filesystem::path& flashslim_binary);
 
 // The child's command line: `flashslim run` with the model, prompt, lengths, threads,
-// context, mode, sampling, budget and output files of one run.
+// context, mode, sampling, budget and output files of one run (token log, stats, phase
+// marks, and the op profile when the run asks for it).
 std::vector<std::string> run_command(const std::filesystem::path& flashslim_binary,
                                      const RunSpec& run, const std::string& model_path,
                                      const PromptText& prompt, std::optional<uint64_t> budget_bytes,

@@ -27,6 +27,7 @@ constexpr double kLinearMaxResidual = 0.05;  // of the mean latency
 constexpr double kStreamP99OverP50 = 1.15;
 constexpr double kStreamCvP99 = 0.10;
 constexpr double kStreamCvPeakRss = 0.02;
+constexpr double kHarnessOverhead = 0.01;  // per-token counters, of the generation time
 
 json mean_sd(const std::vector<double>& values) {
   if (values.empty()) return nullptr;
@@ -56,6 +57,50 @@ json configuration_of(const json& run) {
   json c = run;
   for (const char* key : {"index", "repetition", "warmup"}) c.erase(key);
   return c;
+}
+
+// Objects of the same shape → one object with the mean of each number (nested objects
+// recursively, other values dropped), e.g. the op times per token of several runs.
+json mean_of_objects(const std::vector<json>& objects) {
+  if (objects.empty()) return nullptr;
+  json out = json::object();
+  for (const auto& [key, value] : objects.front().items()) {
+    if (value.is_object()) {
+      std::vector<json> children;
+      for (const json& o : objects)
+        if (o.contains(key) && o[key].is_object()) children.push_back(o[key]);
+      out[key] = mean_of_objects(children);
+    } else if (value.is_number()) {
+      std::vector<double> numbers;
+      for (const json& o : objects)
+        if (auto v = number_at(o, key.c_str())) numbers.push_back(*v);
+      out[key] = mean(numbers);
+    }
+  }
+  return out;
+}
+
+// The means over a configuration's successful runs of their profiles: the harness's
+// per-token overhead (fraction of the generation time), op times per decode token, and
+// the trace per phase (null where no run has one).
+void add_profile_means(const std::vector<const json*>& runs, json& out) {
+  std::vector<double> overhead;
+  std::vector<json> ops, traces;
+  std::string trace_skipped;
+  for (const json* r : runs) {
+    if (r->at("status") != "ok") continue;
+    if (auto v = number_at(r->value("harness_overhead", json()), "fraction_of_generation"))
+      overhead.push_back(*v);
+    if (r->contains("op_profile") && r->at("op_profile").is_object())
+      ops.push_back(r->at("op_profile"));
+    const json trace = r->value("trace", json());
+    if (trace.is_object() && trace.contains("phases")) traces.push_back(trace["phases"]);
+    if (trace.is_object() && trace.contains("skipped")) trace_skipped = trace["skipped"];
+  }
+  out["harness_overhead"] = overhead.empty() ? json() : json(mean(overhead));
+  out["op_profile"] = mean_of_objects(ops);
+  out["trace_phases"] = mean_of_objects(traces);
+  if (!trace_skipped.empty()) out["trace_skipped"] = trace_skipped;
 }
 
 json configuration_summary(const fs::path& results_dir, const std::vector<const json*>& runs) {
@@ -120,6 +165,7 @@ json configuration_summary(const fs::path& results_dir, const std::vector<const 
   out["major_faults"] = mean_sd(faults);
   out["read_bytes"] = mean_sd(read);
   out["io_some_us"] = mean_sd(io_some);
+  add_profile_means(runs, out);
   return out;
 }
 
@@ -205,11 +251,11 @@ json criterion(std::string name, std::string source, std::string scope, json val
 
 std::string percent(double fraction) { return fmt::format("{:.2f} %", fraction * 100); }
 
-// A CV criterion for every configuration in `configs` that has the statistic; one "n/a"
-// entry saying why when none has.
-void add_cv_criteria(json& criteria, const std::vector<json>& configs, const char* key,
-                     const std::string& name, const std::string& source, double threshold,
-                     const std::string& missing) {
+// A criterion "fraction < threshold" (a CV, an overhead) for every configuration in
+// `configs` that has the statistic; one "n/a" entry saying why when none has.
+void add_fraction_criteria(json& criteria, const std::vector<json>& configs, const char* key,
+                           const std::string& name, const std::string& source, double threshold,
+                           const std::string& missing) {
   bool any = false;
   for (const json& c : configs) {
     if (c[key].is_null()) continue;
@@ -227,10 +273,11 @@ void add_cv_criteria(json& criteria, const std::vector<json>& configs, const cha
 json evaluate_criteria(const std::vector<json>& configurations, const json& load_curves) {
   json criteria = json::array();
   const std::string seed = "seed 002";
-  add_cv_criteria(criteria, configurations, "cv_p99", "CV of p99 across runs", seed, kSeedCvP99,
-                  "needs 2 or more successful runs with per-token latencies per configuration");
-  add_cv_criteria(criteria, configurations, "cv_peak_rss", "CV of peak RSS across runs", seed,
-                  kSeedCvPeakRss, "needs 2 or more successful runs per configuration");
+  add_fraction_criteria(
+      criteria, configurations, "cv_p99", "CV of p99 across runs", seed, kSeedCvP99,
+      "needs 2 or more successful runs with per-token latencies per configuration");
+  add_fraction_criteria(criteria, configurations, "cv_peak_rss", "CV of peak RSS across runs", seed,
+                        kSeedCvPeakRss, "needs 2 or more successful runs per configuration");
 
   const std::string linear = "Degradation under load close to linear";
   const std::string linear_threshold =
@@ -287,6 +334,10 @@ json evaluate_criteria(const std::vector<json>& configurations, const json& load
                                  "needs 2 or more sampling settings of otherwise equal "
                                  "configurations, each with a CV of p99"));
 
+  add_fraction_criteria(criteria, configurations, "harness_overhead", "Per-token timing overhead",
+                        "issue target (harness)", kHarnessOverhead,
+                        "needs runs of a flashslim with `run --phases`");
+
   std::vector<json> stream;
   for (const json& c : configurations)
     if (c["run"]["mode"] == "stream") stream.push_back(c);
@@ -300,10 +351,11 @@ json evaluate_criteria(const std::vector<json>& configurations, const json& load
                                  fmt::format("<= {:.2f}", kStreamP99OverP50),
                                  ratio <= kStreamP99OverP50));
   }
-  add_cv_criteria(criteria, stream, "cv_p99", "CV of p99 across runs", target, kStreamCvP99,
-                  "needs 2 or more successful stream runs per configuration");
-  add_cv_criteria(criteria, stream, "cv_peak_rss", "CV of peak RSS across runs", target,
-                  kStreamCvPeakRss, "needs 2 or more successful stream runs per configuration");
+  add_fraction_criteria(criteria, stream, "cv_p99", "CV of p99 across runs", target, kStreamCvP99,
+                        "needs 2 or more successful stream runs per configuration");
+  add_fraction_criteria(criteria, stream, "cv_peak_rss", "CV of peak RSS across runs", target,
+                        kStreamCvPeakRss,
+                        "needs 2 or more successful stream runs per configuration");
   return criteria;
 }
 

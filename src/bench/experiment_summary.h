@@ -15,7 +15,11 @@
 //                     count, min, max, mean, sd, cv, p50, p90, p99), per_run_p99_ms[],
 //                     cv_p99, peak_rss_bytes ({mean, sd, n}), peak_rss_source
 //                     ("cgroup" or "rusage"), cv_peak_rss, p99_over_p50,
-//                     major_faults / read_bytes / io_some_us ({mean, sd, n})
+//                     major_faults / read_bytes / io_some_us ({mean, sd, n}),
+//                     harness_overhead (mean fraction of the generation time spent
+//                     taking per-token counters), op_profile and trace_phases (the
+//                     means of the runs' run.json objects of those names; null without),
+//                     trace_skipped (why runs asked to be traced were not)
 //   load_curves[]     scope, variants, config_indices, loads, mean_ms, p99_ms,
 //                     decode_tps, fit {slope_ms_per_percent, intercept_ms, r2,
 //                     max_residual_percent}

@@ -10,6 +10,7 @@
 #include "bench/experiment_summary.h"
 #include "bench/plot.h"
 #include "bench/report_document.h"
+#include "bench/report_profiles.h"
 #include "bench/run_results.h"
 #include "core/error.h"
 
@@ -513,7 +514,7 @@ ReportOutcome write_report(const fs::path& results_dir, const fs::path& out_dir)
   doc.paragraph(
       "Can LLM inference on a small CPU have bounded, repeatable per-token latency, and what do "
       "memory budgets, the way weights reach memory (mode), CPU pinning, mlock and background "
-      "load do to it? This report shows one experiment made with `flashslim experiment`: the "
+      "load do to it? This report shows one experiment made with `flashslim bench --out-dir`: the "
       "setup, where the numbers come from, the success criteria of seed 002 with their figures, "
       "and the plots.");
   describe_criteria(doc, summary);
@@ -522,6 +523,7 @@ ReportOutcome write_report(const fs::path& results_dir, const fs::path& out_dir)
   plot_mode_comparison(doc, plotter, configurations, runs);
   plot_budget_sweep(doc, plotter, configurations, runs, provenance);
   plot_load_curves(doc, plotter, summary);
+  describe_profiles(doc, summary);
   doc.heading(2, "Per configuration: latency histogram, latency vs position, RSS over time");
   for (const json& c : configurations) {
     const auto it = runs.find(c["config_index"].get<size_t>());

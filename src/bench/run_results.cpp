@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "core/error.h"
+#include "model/op_profile.h"
 
 namespace flashslim::bench {
 namespace {
@@ -52,12 +54,12 @@ const json& at_path(const json& record, std::initializer_list<const char*> keys)
   return *node;
 }
 
-}  // namespace
-
-std::vector<TokenLogEntry> read_token_log(const fs::path& path) {
+// Calls fn(object, line number) for every non-empty line of a JSONL file; errors name the
+// file (`what` when it cannot be opened) and the line.
+void for_each_object_line(const fs::path& path, const char* what,
+                          const std::function<void(const json&, size_t)>& fn) {
   std::ifstream in(path);
-  if (!in) fail("cannot open token log {}", path.string());
-  std::vector<TokenLogEntry> entries;
+  if (!in) fail("cannot open {} {}", what, path.string());
   std::string text;
   for (size_t line_number = 1; std::getline(in, text); ++line_number) {
     if (text.empty()) continue;
@@ -68,6 +70,15 @@ std::vector<TokenLogEntry> read_token_log(const fs::path& path) {
       fail("{}:{}: invalid JSON: {}", path.string(), line_number, e.what());
     }
     if (!line.is_object()) fail("{}:{}: expected a JSON object", path.string(), line_number);
+    fn(line, line_number);
+  }
+}
+
+}  // namespace
+
+std::vector<TokenLogEntry> read_token_log(const fs::path& path) {
+  std::vector<TokenLogEntry> entries;
+  for_each_object_line(path, "token log", [&](const json& line, size_t line_number) {
     TokenLogEntry e;
     const auto phase = line.find("phase");
     if (phase == line.end() || !phase->is_string())
@@ -85,7 +96,7 @@ std::vector<TokenLogEntry> read_token_log(const fs::path& path) {
     e.bytes_read = int_field(line, "bytes_read", path, line_number, 0);
     e.major_faults = int_field(line, "major_faults", path, line_number, 0);
     entries.push_back(std::move(e));
-  }
+  });
   return entries;
 }
 
@@ -94,6 +105,42 @@ std::vector<double> decode_latencies_ms(std::span<const TokenLogEntry> entries) 
   for (const TokenLogEntry& e : entries)
     if (e.phase == "decode") ms.push_back(static_cast<double>(e.latency_us) / 1000.0);
   return ms;
+}
+
+json summarize_op_profile(const fs::path& path, std::span<const TokenLogEntry> token_log) {
+  std::vector<double> decode_ms(kOpClassCount + 1), prefill_ms(kOpClassCount);  // + laps
+  size_t decode_entries = 0;
+  for_each_object_line(path, "op profile", [&](const json& line, size_t line_number) {
+    const int64_t i = int_field(line, "i", path, line_number, std::nullopt);
+    if (i < 0 || static_cast<size_t>(i) >= token_log.size())
+      fail("{}:{}: entry {} is not in the token log ({} entries)", path.string(), line_number, i,
+           token_log.size());
+    const bool decode = token_log[i].phase == "decode";
+    decode_entries += decode;
+    for (size_t c = 0; c < kOpClassCount; ++c) {
+      const std::string key = std::string(op_class_name(static_cast<OpClass>(c))) + "_ns";
+      const double ms =
+          static_cast<double>(int_field(line, key.c_str(), path, line_number, std::nullopt)) / 1e6;
+      (decode ? decode_ms : prefill_ms)[c] += ms;
+    }
+    if (decode)
+      decode_ms[kOpClassCount] +=
+          static_cast<double>(int_field(line, "laps", path, line_number, std::nullopt));
+  });
+  json per_token = json::object(), prefill = json::object();
+  double total = 0, prefill_total = 0;
+  for (size_t c = 0; c < kOpClassCount; ++c) {
+    const std::string name(op_class_name(static_cast<OpClass>(c)));
+    const double ms = decode_entries ? decode_ms[c] / decode_entries : 0;
+    per_token[name] = ms;
+    total += ms;
+    prefill[name] = prefill_ms[c];
+    prefill_total += prefill_ms[c];
+  }
+  per_token["total"] = total;
+  per_token["laps"] = decode_entries ? decode_ms[kOpClassCount] / decode_entries : 0;
+  prefill["total"] = prefill_total;
+  return {{"decode_tokens", decode_entries}, {"ms_per_token", per_token}, {"prefill_ms", prefill}};
 }
 
 json read_json_file(const fs::path& path) {

@@ -33,6 +33,14 @@ std::vector<TokenLogEntry> read_token_log(const std::filesystem::path& path);
 // criteria are about; prefill batches are excluded).
 std::vector<double> decode_latencies_ms(std::span<const TokenLogEntry> entries);
 
+// `flashslim run --op-profile` (one line per token-log entry, same index) →
+// {"decode_tokens": N, "ms_per_token": mean ms per decode token per op class
+// ({"weights": .., "norm_rope": .., ..., "total": .., "laps": ..}), "prefill_ms": ms per
+// class over the prefill}. Throws Error naming the file and line
+// on malformed lines.
+nlohmann::json summarize_op_profile(const std::filesystem::path& path,
+                                    std::span<const TokenLogEntry> token_log);
+
 nlohmann::json read_json_file(const std::filesystem::path& path);
 // Pretty-printed (2-space indent) with a trailing newline.
 void write_json_file(const std::filesystem::path& path, const nlohmann::json& value);

@@ -1,4 +1,4 @@
-// flashslim report: a results directory of `flashslim experiment` → Markdown and HTML
+// flashslim report: a results directory of `flashslim bench --out-dir` → Markdown and HTML
 // report with plots.
 #include <cstdio>
 
@@ -14,7 +14,7 @@ void register_report_command(CLI::App& app) {
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand(
       "report", "Turn an experiment's results directory into report.md and report.html with plots");
-  cmd->add_option("RESULTS_DIR", f->results_dir, "Results directory of `flashslim experiment`")
+  cmd->add_option("RESULTS_DIR", f->results_dir, "Results directory of `flashslim bench --out-dir`")
       ->required()
       ->check(CLI::ExistingDirectory);
   cmd->add_option("-o,--output", f->out_dir, "Directory for the report and its plots")->required();

@@ -11,6 +11,7 @@
 #include "model/generate.h"
 #include "model/generation_json.h"
 #include "model/model.h"
+#include "model/op_profile.h"
 #include "cli/weight_flags.h"
 #include "runtime/memory_budget.h"
 #include "runtime/run_stats.h"
@@ -34,6 +35,8 @@ struct RunFlags {
   std::string logits_out;
   std::string stats_json;
   std::string token_log;
+  std::string op_profile;
+  std::string phases;
   std::string cpu_isa = "auto";
   bool ignore_eos = false;
   SamplerParams sampling;
@@ -68,6 +71,8 @@ void run(const RunFlags& f) {
   fo.n_ctx = f.n_ctx > 0 ? f.n_ctx : std::min(hp.n_ctx_train, kDefaultMaxContext);
   fo.n_batch = f.n_batch;
   fo.kv_type = parse_kv_type(f.kv_type);
+  OpProfile op_profile;
+  if (!f.op_profile.empty()) fo.op_profile = &op_profile;
   const std::vector<int32_t> prompt = tokenizer->encode(f.prompt, /*add_special=*/true);
   if (prompt.empty()) fail("-p: the prompt gives no tokens");
   if (static_cast<int64_t>(prompt.size()) + f.n_predict > fo.n_ctx)
@@ -97,6 +102,10 @@ void run(const RunFlags& f) {
   prefill.prefill = true;
   prefill.n_tokens = static_cast<int32_t>(prompt.size());
   prefill.start = sample_counters(weights);
+  // Cumulative op times at each token-log boundary (with --op-profile), and the time the
+  // per-token counters themselves take (the harness's overhead, reported by --phases).
+  std::vector<OpProfile> op_marks = {op_profile};
+  uint64_t counters_ns = 0, counters_calls = 0;
   Utf8Stream text;
   const GenerationResult result = generate(
       forward, sampler, prompt, go,
@@ -114,6 +123,9 @@ void run(const RunFlags& f) {
         e.token = id;
         e.start = now;
         entries.push_back(e);
+        if (fo.op_profile) op_marks.push_back(op_profile);
+        counters_ns += storage::now_ns() - now.t_ns;
+        ++counters_calls;
         const std::string out = text.push(tokenizer->token_to_piece(id));
         std::fwrite(out.data(), 1, out.size(), stdout);
         std::fflush(stdout);
@@ -172,6 +184,24 @@ void run(const RunFlags& f) {
       lines += token_entry_json(entries[i], i, origin_ns).dump() + "\n";
     write_text_file(f.token_log, lines, "--token-log");
   }
+  if (!f.op_profile.empty()) {
+    op_marks.push_back(op_profile);
+    std::string lines;
+    for (size_t i = 0; i + 1 < op_marks.size(); ++i)
+      lines += op_times_json(op_marks[i], op_marks[i + 1], i).dump() + "\n";
+    write_text_file(f.op_profile, lines, "--op-profile");
+  }
+  if (!f.phases.empty()) {
+    const nlohmann::json phases = {
+        {"clock", "CLOCK_MONOTONIC ns"},
+        {"load_ns", origin_ns},
+        {"prefill_ns", entries.front().start.t_ns},
+        {"decode_ns", entries.size() > 1 ? entries[1].start.t_ns : end.t_ns},
+        {"end_ns", end.t_ns},
+        {"token_counters_ns", counters_ns},
+        {"token_counters_calls", counters_calls}};
+    write_text_file(f.phases, phases.dump(2) + "\n", "--phases");
+  }
   if (!f.logits_out.empty()) {
     std::ofstream out(f.logits_out);
     out << generation_to_json(result).dump() << '\n';
@@ -201,6 +231,11 @@ void register_run_command(CLI::App& app) {
                   "Write the run's statistics as JSON (fields: docs/experiments.md)");
   cmd->add_option("--token-log", flags->token_log,
                   "Write per-token latency, stall, bytes read and faults as JSONL");
+  cmd->add_option("--op-profile", flags->op_profile,
+                  "Time the forward pass per op class; write the times per token as JSONL");
+  cmd->add_option("--phases", flags->phases,
+                  "Write the monotonic-clock times of load, prefill, decode and end, and the "
+                  "cost of the per-token counters, as JSON");
   cmd->add_option("--temp", flags->sampling.temperature, "Temperature; 0 = greedy")
       ->check(CLI::Range(0.0, 100.0));
   cmd->add_option("--top-k", flags->sampling.top_k, "Top-k sampling (0 = off)")

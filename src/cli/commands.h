@@ -8,7 +8,6 @@ void register_run_command(CLI::App& app);
 void register_inspect_command(CLI::App& app);
 void register_gen_model_command(CLI::App& app);
 void register_tokenize_command(CLI::App& app);
-void register_experiment_command(CLI::App& app);
 void register_report_command(CLI::App& app);
 void register_bench_command(CLI::App& app);
 void register_profile_command(CLI::App& app);

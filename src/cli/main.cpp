@@ -12,7 +12,6 @@ int main(int argc, char** argv) {
   flashslim::cli::register_inspect_command(app);
   flashslim::cli::register_gen_model_command(app);
   flashslim::cli::register_tokenize_command(app);
-  flashslim::cli::register_experiment_command(app);
   flashslim::cli::register_report_command(app);
   flashslim::cli::register_bench_command(app);
   flashslim::cli::register_profile_command(app);

@@ -13,6 +13,7 @@
 #include "kernels/thread_pool.h"
 #include "model/kv_cache.h"
 #include "model/model.h"
+#include "model/op_profile.h"
 #include "model/weight_access.h"
 
 namespace flashslim {
@@ -21,6 +22,8 @@ struct ForwardOptions {
   int32_t n_ctx = 0;      // positions the KV cache holds
   int32_t n_batch = 512;  // most tokens evaluated in one pass (prefill chunk)
   KvType kv_type = KvType::F16;
+  // Per-op timings are added here when set (model/op_profile.h); null = not timed.
+  OpProfile* op_profile = nullptr;
 };
 
 class Forward {

@@ -1,0 +1,177 @@
+#include "bench/ebpf_trace.h"
+
+#include <fmt/format.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include "bench/background_load.h"
+#include "bench/kernel_file.h"
+#include "bench/stats.h"
+#include "core/error.h"
+
+namespace flashslim::bench {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const fs::path kTracefs = "/sys/kernel/tracing";
+constexpr auto kAttachTimeout = std::chrono::seconds(60);
+
+// $1 = the harness's pid: every process it starts (and their threads, io_uring workers
+// included) has it as parent. Block requests are matched issue → completion by device
+// and sector, since completions run in interrupt context. Faults are counted in
+// in-kernel buckets of 1 ms instead of printed one by one (millions in mmap mode).
+constexpr const char* kScript = R"(
+BEGIN { printf("ready\n"); }
+tracepoint:block:block_rq_issue /curtask->real_parent->tgid == $1/ {
+  @issue_ns[args->dev, args->sector] = nsecs;
+  @issue_pid[args->dev, args->sector] = pid;
+}
+tracepoint:block:block_rq_complete /@issue_ns[args->dev, args->sector]/ {
+  printf("B %llu %llu %d %u %s\n", @issue_ns[args->dev, args->sector], nsecs,
+         @issue_pid[args->dev, args->sector], args->nr_sector * 512, args->rwbs);
+  delete(@issue_ns[args->dev, args->sector]);
+  delete(@issue_pid[args->dev, args->sector]);
+}
+tracepoint:exceptions:page_fault_user /curtask->real_parent->tgid == $1/ {
+  @faults[pid, nsecs / 1000000] = count();
+}
+END { clear(@issue_ns); clear(@issue_pid); }
+)";
+
+// Enough 1 ms fault buckets for an hour-long run (bpftrace's default is 4096 keys).
+constexpr const char* kMapKeysMax = "BPFTRACE_MAP_KEYS_MAX=4000000";
+
+std::string file_text(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+struct PhaseTrace {
+  std::vector<double> latency_us;
+  uint64_t bytes = 0;
+  uint64_t faults = 0;
+};
+
+}  // namespace
+
+std::string ebpf_trace_problem() {
+  if (!find_in_path("bpftrace")) return "bpftrace is not installed (apt-get install bpftrace)";
+  if (::geteuid() != 0) return "bpftrace needs root (CAP_BPF and CAP_PERFMON)";
+  const fs::path events = kTracefs / "available_events";
+  if (!fs::exists(events) && ::mount("nodev", kTracefs.c_str(), "tracefs", 0, nullptr) != 0)
+    return fmt::format("tracefs is not mounted and mounting it at {} failed: {}", kTracefs.string(),
+                       std::strerror(errno));
+  const std::optional<std::string> available = try_read_kernel_file(events);
+  if (!available) return fmt::format("cannot read {}", events.string());
+  for (const char* tracepoint :
+       {"block:block_rq_issue", "block:block_rq_complete", "exceptions:page_fault_user"})
+    if (available->find(std::string(tracepoint) + "\n") == std::string::npos)
+      return fmt::format("the kernel has no tracepoint {}", tracepoint);
+  return "";
+}
+
+EbpfTrace::EbpfTrace(const fs::path& output) : output_(output) {
+  ChildSpec spec;
+  spec.argv = {"env", kMapKeysMax, "bpftrace", "-e", kScript, std::to_string(::getpid())};
+  spec.stdout_path = output;
+  spec.stderr_path = fs::path(output).replace_extension(".err");
+  spec.sample_period = std::chrono::milliseconds(0);
+  bpftrace_ = std::make_unique<ChildProcess>(spec);
+  const auto deadline = std::chrono::steady_clock::now() + kAttachTimeout;
+  for (;;) {
+    if (file_text(output).find("ready\n") != std::string::npos) return;
+    const bool exited = bpftrace_->exited_within(std::chrono::milliseconds(50));
+    if (exited || std::chrono::steady_clock::now() > deadline) {
+      const std::string err = file_text(spec.stderr_path);
+      bpftrace_.reset();  // kills and reaps it
+      fail("bpftrace {}: {}", exited ? "failed" : "did not attach within 60 s",
+           err.empty() ? "(no message)" : err.substr(0, err.find('\n')));
+    }
+  }
+}
+
+void EbpfTrace::stop() {
+  if (!bpftrace_) return;
+  bpftrace_->signal_group(SIGINT);
+  bpftrace_->wait();
+  bpftrace_.reset();
+}
+
+json summarize_trace(const fs::path& trace_output, pid_t pid, const json& phases) {
+  // Phase boundaries, monotonic ns: startup < load_ns <= load < prefill_ns <= ... .
+  std::vector<std::pair<std::string, uint64_t>> starts;  // phase, first ns
+  if (phases.is_object())
+    starts = {{"startup", 0},
+              {"load", phases.at("load_ns").get<uint64_t>()},
+              {"prefill", phases.at("prefill_ns").get<uint64_t>()},
+              {"decode", phases.at("decode_ns").get<uint64_t>()},
+              {"exit", phases.at("end_ns").get<uint64_t>()}};
+  else
+    starts = {{"run", 0}};
+  std::map<std::string, PhaseTrace> by_phase;
+  for (const auto& [name, ns] : starts) by_phase[name];
+  auto phase_of = [&](uint64_t ns) -> PhaseTrace& {
+    size_t i = 0;
+    while (i + 1 < starts.size() && ns >= starts[i + 1].second) ++i;
+    return by_phase[starts[i].first];
+  };
+
+  static const std::regex fault_line(R"(^@faults\[(\d+), (\d+)\]: (\d+)$)");
+  static const std::regex lost_line(R"(Lost (\d+) events)");
+  uint64_t lost = 0;
+  std::istringstream lines(file_text(trace_output));
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (line.starts_with("B ")) {
+      std::istringstream fields(line.substr(2));
+      uint64_t issue = 0, complete = 0, bytes = 0;
+      pid_t owner = 0;
+      if (!(fields >> issue >> complete >> owner >> bytes))
+        fail("{}: malformed block event '{}'", trace_output.string(), line);
+      if (owner != pid) continue;
+      PhaseTrace& p = phase_of(issue);
+      p.latency_us.push_back(static_cast<double>(complete - issue) / 1000);
+      p.bytes += bytes;
+    } else if (std::regex_match(line, m, fault_line)) {
+      if (std::stoi(m[1]) != pid) continue;
+      phase_of(std::stoull(m[2]) * 1000000).faults += std::stoull(m[3]);
+    } else if (std::regex_search(line, m, lost_line)) {
+      lost += std::stoull(m[1]);
+    }
+  }
+
+  json out = {{"tool", "bpftrace"},
+              {"faults",
+               "user page faults, minor and major (exceptions:page_fault_user), "
+               "attributed by 1 ms bucket"},
+              {"lost_events", lost},
+              {"phases", json::object()}};
+  for (const auto& [name, ns] : starts) {
+    const PhaseTrace& p = by_phase[name];
+    json latency = nullptr;
+    if (!p.latency_us.empty()) {
+      const Summary s = summarize(p.latency_us);
+      latency = {{"mean", s.mean}, {"p50", s.p50}, {"p99", s.p99}, {"max", s.max}};
+    }
+    out["phases"][name] = {{"block_requests", p.latency_us.size()},
+                           {"block_bytes", p.bytes},
+                           {"block_latency_us", latency},
+                           {"page_faults", p.faults}};
+  }
+  return out;
+}
+
+}  // namespace flashslim::bench
