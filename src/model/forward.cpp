@@ -101,69 +101,67 @@ const QuantizedActivations& Forward::quantized(GgmlType weight_type, const float
   }
   return act_;
 }
-  OpLap lap(opt_.op_profile);
-  lap.next(OpClass::Weights);
 
 void Forward::eval_batch(std::span<const int32_t> tokens, float* logits, bool all_logits) {
   const int32_t n = static_cast<int32_t>(tokens.size());
   const int64_t embd = hp_.n_embd, kv = hp_.n_embd_kv(), ff = hp_.n_ff;
   const Schedule& schedule = model_.schedule();
-    lap.next(OpClass::Weights);
 
+  OpLap lap(opt_.op_profile);
+  lap.next(OpClass::Weights);
   weights_.begin_pass(n);
   weights_.gather_rows(*schedule.token_embd, tokens, x_.data());
 
-        lap.next(OpClass::NormRope);
   int32_t step_index = 0;
   for (const Step& step : schedule.steps) {
+    lap.next(OpClass::Weights);
     const StepWeights w = weights_.acquire(step_index);
-        lap.next(OpClass::AttnProj);
     act_source_ = nullptr;  // inputs change between steps
     switch (step.kind) {
       case StepKind::AttentionIn: {
+        lap.next(OpClass::NormRope);
         const float* norm = f32_data(w[slot::kNorm]);
         for (int32_t t = 0; t < n; ++t)
           ops::rms_norm(&x_[t * embd], norm, &xb_[t * embd], embd, hp_.rms_norm_eps);
-        lap.next(OpClass::NormRope);
+        lap.next(OpClass::AttnProj);
         matmul(w[slot::kQ], quantized(w[slot::kQ].info->type, xb_.data(), n, embd), q_.data(), embd,
                pool_);
         matmul(w[slot::kK], quantized(w[slot::kK].info->type, xb_.data(), n, embd), k_.data(), kv,
                pool_);
         matmul(w[slot::kV], quantized(w[slot::kV].info->type, xb_.data(), n, embd), v_.data(), kv,
                pool_);
+        lap.next(OpClass::NormRope);
         for (int32_t t = 0; t < n; ++t) {
           if (w[slot::kQBias].info) ops::add(&q_[t * embd], f32_data(w[slot::kQBias]), embd);
           if (w[slot::kKBias].info) ops::add(&k_[t * kv], f32_data(w[slot::kKBias]), kv);
           if (w[slot::kVBias].info) ops::add(&v_[t * kv], f32_data(w[slot::kVBias]), kv);
           const int32_t pos = n_past_ + t;
-        lap.next(OpClass::Attention);
           ops::rope(&q_[t * embd], hp_.n_head, hp_.head_dim, pos, hp_.rope_freq_base,
                     hp_.rope_freq_scale, hp_.rope_style);
           ops::rope(&k_[t * kv], hp_.n_head_kv, hp_.head_dim, pos, hp_.rope_freq_base,
                     hp_.rope_freq_scale, hp_.rope_style);
-        lap.next(OpClass::AttnProj);
           kv_.store(step.layer, pos, &k_[t * kv], &v_[t * kv]);
         }
-        lap.next(OpClass::NormRope);
+        lap.next(OpClass::Attention);
         attention(step.layer, n);
         break;
       }
       case StepKind::AttentionOut: {
-        lap.next(OpClass::NormRope);
+        lap.next(OpClass::AttnProj);
         const WeightView& wo = w[slot::kOut];
         matmul(wo, quantized(wo.info->type, attn_.data(), n, embd), xb_.data(), embd, pool_);
+        lap.next(OpClass::NormRope);
         for (int32_t t = 0; t < n; ++t) ops::add(&x_[t * embd], &xb_[t * embd], embd);
-        lap.next(OpClass::FfnProj);
         break;
       }
       case StepKind::FfnIn: {
-        const float* norm = f32_data(w[slot::kNorm]);
         lap.next(OpClass::NormRope);
+        const float* norm = f32_data(w[slot::kNorm]);
         for (int32_t t = 0; t < n; ++t)
           ops::rms_norm(&x_[t * embd], norm, &xb_[t * embd], embd, hp_.rms_norm_eps);
+        lap.next(OpClass::FfnProj);
         const WeightView& wg = w[slot::kGate];
         const WeightView& wu = w[slot::kUp];
-        lap.next(OpClass::FfnProj);
         matmul(wg, quantized(wg.info->type, xb_.data(), n, embd), gate_.data(), ff, pool_);
         matmul(wu, quantized(wu.info->type, xb_.data(), n, embd), up_.data(), ff, pool_);
         lap.next(OpClass::NormRope);
@@ -171,28 +169,30 @@ void Forward::eval_batch(std::span<const int32_t> tokens, float* logits, bool al
         break;
       }
       case StepKind::FfnOut: {
+        lap.next(OpClass::FfnProj);
         const WeightView& wd = w[slot::kOut];
         matmul(wd, quantized(wd.info->type, gate_.data(), n, ff), xb_.data(), embd, pool_);
+        lap.next(OpClass::NormRope);
         for (int32_t t = 0; t < n; ++t) ops::add(&x_[t * embd], &xb_[t * embd], embd);
         break;
-        lap.next(OpClass::NormRope);
       }
       case StepKind::Head: {
         if (!logits) break;  // a prefill chunk whose logits nobody reads
-        lap.next(OpClass::Head);
         // Only the rows whose logits are wanted go through the head.
         const int32_t first = all_logits ? 0 : n - 1;
         const int32_t rows = n - first;
+        lap.next(OpClass::NormRope);
         const float* norm = f32_data(w[slot::kNorm]);
         for (int32_t t = 0; t < rows; ++t)
           ops::rms_norm(&x_[(first + t) * embd], norm, &xb_[t * embd], embd, hp_.rms_norm_eps);
-    lap.next(OpClass::Weights);
+        lap.next(OpClass::Head);
         const WeightView& wout = w[slot::kOutput];
         matmul(wout, quantized(wout.info->type, xb_.data(), rows, embd), logits, hp_.n_vocab,
                pool_);
         break;
       }
     }
+    lap.next(OpClass::Weights);
     weights_.release(step_index);
     ++step_index;
   }
