@@ -10,8 +10,8 @@
 // keep the reference's 8 integer lanes (element index mod 8), which smull
 // gives directly; sdot would mix lanes, so they use smull in both tables.
 //
-// Rows of the other types (float rows, Q2_K, Q3_K), dequantizers, activation
-// quantizers and row operations are the scalar table's.
+// Float rows (F32, F16, BF16), dequantizers, activation quantizers and row
+// operations are the scalar table's.
 #include <arm_neon.h>
 
 #include <cstdint>
@@ -56,10 +56,10 @@ inline int8x16_t bits_to_0x10_bytes(const uint8_t* p) {
   return vreinterpretq_s8_u8(vandq_u8(vtstq_u8(spread, bit), vdupq_n_u8(0x10)));
 }
 
-// Byte j = 0x10 if byte j of `bytes` has bit `shift` set, else 0.
-inline int8x16_t bit_to_0x10(uint8x16_t bytes, int shift) {
+// Byte j = `value` if byte j of `bytes` has bit `shift` set, else 0.
+inline int8x16_t bit_to(uint8x16_t bytes, int shift, uint8_t value) {
   const uint8x16_t set = vtstq_u8(bytes, vdupq_n_u8(static_cast<uint8_t>(1u << shift)));
-  return vreinterpretq_s8_u8(vandq_u8(set, vdupq_n_u8(0x10)));
+  return vreinterpretq_s8_u8(vandq_u8(set, vdupq_n_u8(value)));
 }
 
 // --------------------------------------------- 32-element block types (Q4_0 ...)
@@ -183,6 +183,8 @@ struct KAcc {
 
 // isums[l] = sum over elements e = l (mod 8) of scale * level * activation.
 // Per 16 elements the two int16 products of a lane fit int16 (|level| <= 32).
+// (Q2_K's reference sums per 16 elements first; integer sums are exact in
+// any order, so these lanes serve it too.)
 inline void lane_sums(const KBlock& u, const int8_t* a, int32_t isums[8]) {
   int32x4_t lo = vdupq_n_s32(0), hi = vdupq_n_s32(0);
   for (int g = 0; g < 16; ++g) {
@@ -195,6 +197,67 @@ inline void lane_sums(const KBlock& u, const int8_t* a, int32_t isums[8]) {
   vst1q_s32(isums, lo);
   vst1q_s32(isums + 4, hi);
 }
+
+// Q3_K and Q6_K: signed scales per 16 elements, no mins; the float step of
+// ref::vec_dot_q3_K_q8_K / vec_dot_q6_K_q8_K.
+template <class Block>
+struct ScaleOnlyK {
+  using W = Block;
+  static void add(KAcc& acc, const int32_t isums[8], const KBlock&, const W& x,
+                  const block_q8_K& y) {
+    const float d = fp16_to_fp32(x.d) * y.d;
+    for (int l = 0; l < 8; ++l) acc.lanes[l] += d * static_cast<float>(isums[l]);
+  }
+};
+
+// Q2_K/Q3_K low bits: per 128-element half, 32 bytes of qs; element 32k + l
+// of the half is bits 2k..2k+1 of byte l (group 8*half + 2k + l/16).
+inline void unpack_crumbs(const uint8_t* qs, KBlock& u) {
+  for (int half = 0; half < 2; ++half)
+    for (int s = 0; s < 2; ++s) {
+      const uint8x16_t v = vld1q_u8(qs + 32 * half + 16 * s);
+      for (int k = 0; k < 4; ++k)
+        u.q[8 * half + 2 * k + s] = vreinterpretq_s8_u8(
+            vandq_u8(vshlq_u8(v, vdupq_n_s8(static_cast<int8_t>(-2 * k))), vdupq_n_u8(3)));
+    }
+}
+
+struct Q2_K {
+  using W = block_q2_K;
+  // Levels 0..3; scale (low nibble) and min (high nibble) per 16 elements.
+  static void unpack(const W& b, KBlock& u) {
+    unpack_crumbs(b.qs, u);
+    for (int g = 0; g < 16; ++g) u.scale[g] = b.scales[g] & 0xF;
+  }
+  // ref::vec_dot_q2_K_q8_K: one float step per super-block on the total.
+  static void add(KAcc& acc, const int32_t isums[8], const KBlock&, const W& x,
+                  const block_q8_K& y) {
+    int summs = 0;
+    for (int j = 0; j < 16; ++j) summs += y.bsums[j] * (x.scales[j] >> 4);
+    const float dall = y.d * fp16_to_fp32(x.d);
+    const float dmin = y.d * fp16_to_fp32(x.dmin);
+    int isum = 0;
+    for (int l = 0; l < 8; ++l) isum += isums[l];
+    acc.sum += dall * static_cast<float>(isum) - dmin * static_cast<float>(summs);
+  }
+};
+
+struct Q3_K : ScaleOnlyK<block_q3_K> {
+  // Levels -4..3: the low bits as Q2_K, -4 unless bit 4*half + k of hmask[l].
+  static void unpack(const W& b, KBlock& u) {
+    unpack_crumbs(b.qs, u);
+    const uint8x16_t h[2] = {vld1q_u8(b.hmask), vld1q_u8(b.hmask + 16)};
+    for (int half = 0; half < 2; ++half)
+      for (int k = 0; k < 4; ++k)
+        for (int s = 0; s < 2; ++s) {
+          int8x16_t& q = u.q[8 * half + 2 * k + s];
+          q = vsubq_s8(vorrq_s8(q, bit_to(h[s], 4 * half + k, 4)), vdupq_n_s8(4));
+        }
+    int8_t scales[16];
+    ref::unpack_q3_K_scales(b.scales, scales);
+    for (int g = 0; g < 16; ++g) u.scale[g] = scales[g];
+  }
+};
 
 // Q4_K and Q5_K: 6-bit scales and mins per 32 elements; the float step of
 // ref::vec_dot_scale_min_q8_K.
@@ -240,12 +303,11 @@ struct Q5_K : ScaleMinK<block_q5_K> {
     const uint8x16_t h[2] = {vld1q_u8(b.qh), vld1q_u8(b.qh + 16)};
     for (int pair = 0; pair < 4; ++pair)
       for (int k = 0; k < 4; ++k)  // k: low/high nibble (k / 2), bytes 0..15/16..31 (k % 2)
-        u.q[4 * pair + k] = vorrq_s8(u.q[4 * pair + k], bit_to_0x10(h[k % 2], 2 * pair + k / 2));
+        u.q[4 * pair + k] = vorrq_s8(u.q[4 * pair + k], bit_to(h[k % 2], 2 * pair + k / 2, 16));
   }
 };
 
-struct Q6_K {
-  using W = block_q6_K;
+struct Q6_K : ScaleOnlyK<block_q6_K> {
   // Per 128-element half, 64 bytes of ql and 32 of qh; quarter q (32
   // elements) takes its low 4 bits from ql[l + 32*(q%2)] (low nibble for q < 2,
   // high nibble otherwise) and its top 2 bits from bits 2q of qh[l]; -32.
@@ -266,11 +328,6 @@ struct Q6_K {
       }
     }
     for (int g = 0; g < 16; ++g) u.scale[g] = b.scales[g];
-  }
-  static void add(KAcc& acc, const int32_t isums[8], const KBlock&, const W& x,
-                  const block_q8_K& y) {
-    const float d = fp16_to_fp32(x.d) * y.d;
-    for (int l = 0; l < 8; ++l) acc.lanes[l] += d * static_cast<float>(isums[l]);
   }
 };
 
@@ -327,6 +384,8 @@ KernelTable make_table(const char* name, KernelIsa isa) {
   dots(GgmlType::Q5_0, vec_dot<Legacy<Q5_0>>, gemm<Legacy<Q5_0>>);
   dots(GgmlType::Q5_1, vec_dot<Legacy<Q5_1>>, gemm<Legacy<Q5_1>>);
   dots(GgmlType::Q8_0, vec_dot<Legacy<Q8_0>>, gemm<Legacy<Q8_0>>);
+  dots(GgmlType::Q2_K, vec_dot<KQuant<Q2_K>>, gemm<KQuant<Q2_K>>);
+  dots(GgmlType::Q3_K, vec_dot<KQuant<Q3_K>>, gemm<KQuant<Q3_K>>);
   dots(GgmlType::Q4_K, vec_dot<KQuant<Q4_K>>, gemm<KQuant<Q4_K>>);
   dots(GgmlType::Q5_K, vec_dot<KQuant<Q5_K>>, gemm<KQuant<Q5_K>>);
   dots(GgmlType::Q6_K, vec_dot<KQuant<Q6_K>>, gemm<KQuant<Q6_K>>);
