@@ -12,7 +12,7 @@ BUILD_TARGETS=flashslim bash scripts/build.sh
 mkdir -p "$MODEL_DIR"
 MODEL="$MODEL_DIR/tinyllama-1.1b-Q4_0.gguf"
 if [ ! -f "$MODEL" ]; then
-  ./build/flashslim gen-model --preset tinyllama-1.1b --type Q4_0 -o "$MODEL"
+  "${BUILD_DIR:-build}/flashslim" gen-model --preset tinyllama-1.1b --type Q4_0 -o "$MODEL"
 fi
-BUDGETS="$BUDGET" MODES="${MODES:-mmap stream}" FLASHSLIM_BIN=build/flashslim \
+BUDGETS="$BUDGET" MODES="${MODES:-mmap stream}" FLASHSLIM_BIN="${BUILD_DIR:-build}/flashslim" \
   bash scripts/stream_bench.sh "$MODEL"

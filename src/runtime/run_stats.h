@@ -22,6 +22,7 @@ struct CounterSample {
   uint64_t stalls = 0;
   uint64_t stall_ns = 0;
   uint64_t io_busy_ns = 0;
+  uint64_t io_cpu_ns = 0;
   uint64_t major_faults = 0;  // getrusage RUSAGE_SELF
 };
 CounterSample sample_counters(const OpenedWeights& weights);
@@ -60,6 +61,7 @@ struct RunSummary {
   double stall_s() const;
   double overlap_ratio() const;        // share of I/O time hidden behind compute
   double compute_s_per_token() const;  // decode time minus stalls, per token
+  double io_cpu_share() const;         // prefetch thread's CPU time / decode time
   double bound_tps() const;            // min(1/T_compute, read GB/s / bytes per token)
 };
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 #include "core/error.h"
 #include "gguf/tensor_class.h"
@@ -24,6 +25,12 @@ std::string memlock_limit_text() {
   if (getrlimit(RLIMIT_MEMLOCK, &limit) != 0) return "unknown";
   if (limit.rlim_cur == RLIM_INFINITY) return "unlimited";
   return fmt::format("{} bytes", limit.rlim_cur);
+}
+
+uint64_t thread_cpu_ns() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<uint64_t>(t.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(t.tv_nsec);
 }
 
 }  // namespace
@@ -277,6 +284,7 @@ void StreamingWeights::prefetch_loop() {
       }
       if (queue->in_flight() == 0) continue;
       const storage::ReadCompletion done = queue->wait_one();
+      io_cpu_ns_ = thread_cpu_ns();
       if (queue->in_flight() == 0) io_busy_ns_ += storage::now_ns() - busy_since;
       const int32_t slot = static_cast<int32_t>(done.tag >> 32);
       const int32_t chunk = slot_chunk[slot];
@@ -351,6 +359,7 @@ WeightStats StreamingWeights::stats() const {
   s.stalls = stalls_;
   s.stall_ns = stall_ns_;
   s.io_busy_ns = io_busy_ns_;
+  s.io_cpu_ns = io_cpu_ns_;
   s.resident_bytes = resident_buffer_.size();
   s.slot_bytes = static_cast<uint64_t>(pool_.size()) * pool_.slot_bytes();
   for (const TensorRows& r : plan_.resident)

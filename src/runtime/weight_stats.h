@@ -19,6 +19,7 @@ struct WeightStats {
   uint64_t stalls = 0;          // acquire() calls that waited for a chunk
   uint64_t stall_ns = 0;        // time they waited
   uint64_t io_busy_ns = 0;      // wall time with at least one read in flight
+  uint64_t io_cpu_ns = 0;       // CPU time of the prefetch thread
   uint64_t resident_bytes = 0;  // weights held for the whole run (aligned buffers)
   uint64_t slot_bytes = 0;      // streaming slots, all of them
   std::map<std::string, uint64_t> resident_by_class;  // tensor class name → bytes of rows

@@ -1,0 +1,105 @@
+// `flashslim run --mode stream --budget B` in a real memory cgroup limited to B
+// (cgroup v1 memory.limit_in_bytes or v2 memory.max, via bench::MemoryCgroup):
+// the run must finish, and the kernel must never have had to hold it at the
+// limit (no limit hits, no OOM kill), so its peak usage is below the budget by
+// its own accounting, not because the kernel clamped it. Skipped, saying why,
+// where memory cgroups cannot be created (no root, no memory controller).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <regex>
+
+#include "bench/cgroup.h"
+#include "bench/child_process.h"
+#include "core/error.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using namespace flashslim;
+
+namespace {
+
+// The child's stderr: a refusal or an error message.
+std::string text_of(const fs::path& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::vector<std::string> run_args(const std::string& model, const std::string& mode,
+                                  const std::string& budget, const fs::path& stats) {
+  return {
+      FLASHSLIM_BIN,  "run",        "-m",           model,         "-p",       "Once upon a time",
+      "-n",           "8",          "-t",           "2",           "-c",       "64",
+      "--temp",       "0",          "--mode",       mode,          "--budget", budget,
+      "--ignore-eos", "--no-mlock", "--stats-json", stats.string()};
+}
+
+}  // namespace
+
+TEST(RuntimeCgroup, StreamRunStaysUnderItsBudgetInAMemoryCgroup) {
+  std::optional<bench::CgroupParent> parent;
+  try {
+    parent = bench::find_memory_cgroup_parent();
+  } catch (const Error& e) {
+    GTEST_SKIP() << "memory cgroups cannot be created here: " << e.what();
+  }
+  const std::string model = test::fixture("synth/tiny-llama-F16.gguf");
+  // Per process: ctest may run tests of several builds at once.
+  const fs::path dir = fs::temp_directory_path() / ("runtime-cgroup-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path stats = dir / "stats.json", out = dir / "stdout", err = dir / "stderr";
+
+  // The minimum budgets of stream and resident mode, from their refusals of 1 byte.
+  auto minimum_budget = [&](const std::string& mode) -> uint64_t {
+    bench::ChildSpec probe;
+    probe.argv = run_args(model, mode, "1", stats);
+    probe.stdout_path = out;
+    probe.stderr_path = err;
+    EXPECT_FALSE(bench::run_child(probe).succeeded());
+    std::smatch m;
+    const std::string refusal = text_of(err);
+    if (!std::regex_search(refusal, m, std::regex("minimum of (\\d+) bytes"))) {
+      ADD_FAILURE() << refusal;
+      return 0;
+    }
+    return std::stoull(m[1]);
+  };
+  const uint64_t stream_minimum = minimum_budget("stream");
+  const uint64_t resident_minimum = minimum_budget("resident");
+  ASSERT_LT(stream_minimum, resident_minimum);
+  // Too little for the whole model, so part of it must stream.
+  const uint64_t budget = (stream_minimum + resident_minimum) / 2;
+
+  std::optional<bench::MemoryCgroup> group;
+  try {
+    group.emplace(*parent, bench::unique_cgroup_name("flashslim-runtime-test"), budget);
+  } catch (const Error& e) {
+    GTEST_SKIP() << "memory cgroups cannot be created here: " << e.what();
+  }
+  bench::ChildSpec spec;
+  spec.argv = run_args(model, "stream", std::to_string(budget), stats);
+  spec.cgroup = &*group;
+  spec.stdout_path = out;
+  spec.stderr_path = err;
+  spec.timeout = std::chrono::milliseconds(120'000);
+  const bench::ChildResult result = bench::run_child(spec);
+  ASSERT_TRUE(result.succeeded()) << result.describe() << ": " << text_of(err);
+  ASSERT_TRUE(result.cgroup.has_value());
+  const bench::CgroupMemoryUsage& usage = *result.cgroup;
+  EXPECT_EQ(usage.oom_kills, 0u);
+  EXPECT_EQ(usage.limit_hits, 0u) << "usage reached the " << budget << "-byte limit";
+  if (usage.peak_bytes) {
+    EXPECT_LT(*usage.peak_bytes, budget);
+  }
+  EXPECT_LE(result.max_rss_bytes, budget);
+
+  const nlohmann::json s = test::load_json(stats.string());
+  EXPECT_EQ(s["mode"], "stream");
+  EXPECT_LE(s["peak_rss_bytes"].get<uint64_t>(), budget);
+  // It did stream: every decode pass read weights.
+  EXPECT_GT(s["bytes_read_per_token"].get<double>(), 0.0);
+  fs::remove_all(dir);
+}
