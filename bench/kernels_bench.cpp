@@ -1,14 +1,19 @@
 // Kernel microbenchmarks: matrix-vector (decode) and matrix-matrix (prefill
 // tiles) per weight type and kernel table, reporting GB/s of weight bytes
 // consumed (bytes_per_second), plus activation quantization and row ops.
-// Single-threaded; the weight matrix (2048 x 4096) exceeds L2, as in decode.
+// Gemm runs on 1 thread, and for the best table also on 2 threads (rows split
+// in chunks claimed by the pool's threads, as kernels/matmul.cpp does); the
+// weight matrix (2048 x 4096) exceeds L2, as in decode.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <atomic>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "kernels/kernel_table.h"
+#include "kernels/thread_pool.h"
 #include "tensor/ggml_type.h"
 
 namespace flashslim {
@@ -49,14 +54,20 @@ Problem make_problem(const KernelTable& k, GgmlType type, int64_t n_tokens) {
   return p;
 }
 
-void BM_Gemm(benchmark::State& state, KernelIsa isa, GgmlType type) {
-  const KernelTable* k = kernel_table(isa);
-  if (!k) return state.SkipWithError("CPU lacks this ISA");
+void BM_Gemm(benchmark::State& state, KernelIsa isa, GgmlType type, int n_threads) {
+  const KernelTable* k = kernel_table(isa);  // registered only where available
   const int64_t n_tokens = state.range(0);
   Problem p = make_problem(*k, type, n_tokens);
   const GemmFn gemm = k->of(type).gemm;
+  ThreadPool pool(n_threads);
+  constexpr int64_t kChunk = 64;  // rows per claim
   for (auto _ : state) {
-    gemm(kCols, kRows, n_tokens, p.w.data(), p.w_row, p.act.data(), p.act_row, p.y.data(), kRows);
+    std::atomic<int64_t> next{0};
+    pool.parallel_for(pool.size(), [&](int, int64_t, int64_t) {
+      for (int64_t r0 = next.fetch_add(kChunk); r0 < kRows; r0 = next.fetch_add(kChunk))
+        gemm(kCols, std::min(kChunk, kRows - r0), n_tokens, p.w.data() + r0 * p.w_row, p.w_row,
+             p.act.data(), p.act_row, p.y.data() + r0, kRows);
+    });
     benchmark::DoNotOptimize(p.y.data());
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
@@ -67,8 +78,7 @@ void BM_Gemm(benchmark::State& state, KernelIsa isa, GgmlType type) {
 }
 
 void BM_QuantizeActivation(benchmark::State& state, KernelIsa isa, GgmlType act_type) {
-  const KernelTable* k = kernel_table(isa);
-  if (!k) return state.SkipWithError("CPU lacks this ISA");
+  const KernelTable* k = kernel_table(isa);  // registered only where available
   const auto x = gaussian(kCols * 8, 3);
   std::vector<uint8_t> out(row_bytes(act_type, kCols * 8));
   for (auto _ : state) {
@@ -79,8 +89,7 @@ void BM_QuantizeActivation(benchmark::State& state, KernelIsa isa, GgmlType act_
 }
 
 void BM_Swiglu(benchmark::State& state, KernelIsa isa) {
-  const KernelTable* k = kernel_table(isa);
-  if (!k) return state.SkipWithError("CPU lacks this ISA");
+  const KernelTable* k = kernel_table(isa);  // registered only where available
   auto g = gaussian(5632, 4);
   const auto u = gaussian(5632, 5);
   for (auto _ : state) {
@@ -90,34 +99,27 @@ void BM_Swiglu(benchmark::State& state, KernelIsa isa) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * 5632 * 8);
 }
 
-const char* isa_label(KernelIsa isa) {
-  switch (isa) {
-    case KernelIsa::Scalar:
-      return "scalar";
-    case KernelIsa::Avx2:
-      return "avx2";
-    case KernelIsa::Avx2Vnni:
-      return "avx2+vnni";
-    case KernelIsa::Avx512:
-      return "avx512";
-  }
-  return "?";
-}
-
 int register_all() {
   const GgmlType types[] = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
                             GgmlType::Q8_0, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K,
                             GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::F16,  GgmlType::BF16,
                             GgmlType::F32};
   for (KernelIsa isa : kAllKernelIsas) {
-    const std::string name = isa_label(isa);
-    for (GgmlType type : types) {
-      auto* b = benchmark::RegisterBenchmark(
-          ("gemm/" + name + "/" + std::string(type_name(type))).c_str(), BM_Gemm, isa, type);
-      // 1 token = decode's matrix-vector; 16 = a prefill tile.
-      b->Arg(1)->Arg(16)->Unit(benchmark::kMillisecond);
-      if (isa == KernelIsa::Scalar) b->Iterations(1);
-    }
+    const KernelTable* k = kernel_table(isa);
+    if (!k) continue;
+    const std::string name = k->name;
+    const int max_threads = isa == best_kernel_isa() ? 2 : 1;
+    for (GgmlType type : types)
+      for (int threads = 1; threads <= max_threads; ++threads) {
+        auto* b =
+            benchmark::RegisterBenchmark(("gemm/" + name + "/" + std::string(type_name(type)) +
+                                          "/threads:" + std::to_string(threads))
+                                             .c_str(),
+                                         BM_Gemm, isa, type, threads);
+        // 1 token = decode's matrix-vector; 16 = a prefill tile.
+        b->Arg(1)->Arg(16)->Unit(benchmark::kMillisecond)->UseRealTime();
+        if (isa == KernelIsa::Scalar) b->Iterations(1);
+      }
     for (GgmlType act : {GgmlType::Q8_0, GgmlType::Q8_K, GgmlType::F16})
       benchmark::RegisterBenchmark(("quantize/" + name + "/" + std::string(type_name(act))).c_str(),
                                    BM_QuantizeActivation, isa, act);

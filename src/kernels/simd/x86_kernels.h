@@ -275,26 +275,43 @@ struct Legacy {
 // ------------------------------------------------------------------ K-quants
 // One super-block of one weight row, unpacked for the dot products:
 // q[c] = unsigned levels of elements 32c..32c+31, sc[c] = int16 scale of each
-// element pair (per 16-element sub-block), and per 16-element sub-block j:
-// scale16[j], min16[j]. x = (d * scale) * (q - kOffset) - (dmin * min).
+// element pair (per 16-element sub-block), and the int16 lanes j of scale16 and
+// min16 per 16-element sub-block j. x = (d * scale) * (q - kOffset) - (dmin * min).
+// Unpacking is all vector work: in decode every weight super-block is
+// unpacked once per token, so it costs as much as the dot products.
 struct KRow {
   __m256i q[8];
   __m256i sc[8];
   __m256i coef;  // per sub-block: min (min types) or kOffset * scale (offset types)
-  int16_t scale16[16];
-  int16_t min16[16];
+  __m256i scale16, min16;
   float d, dmin;
 };
 
-inline void set_scales(KRow& u, int offset) {
-  for (int c = 0; c < 8; ++c)
-    u.sc[c] =
-        _mm256_set_m128i(_mm_set1_epi16(u.scale16[2 * c + 1]), _mm_set1_epi16(u.scale16[2 * c]));
-  int16_t coef[16];
-  for (int j = 0; j < 16; ++j)
-    coef[j] = static_cast<int16_t>(offset == 0 ? u.min16[j] : offset * u.scale16[j]);
-  u.coef = load256(coef);
+// Int16 lane k of a 128-bit half, broadcast over the half (a pshufb mask).
+inline __m128i int16_lane_mask(int k) {
+  return _mm_set1_epi16(static_cast<int16_t>((2 * k) | ((2 * k + 1) << 8)));
 }
+
+inline void set_scales(KRow& u, __m256i scale16, __m256i min16, int offset) {
+  u.scale16 = scale16;
+  u.min16 = min16;
+  // Sub-blocks 2c and 2c+1 are int16 lanes of the low (c < 4) or high half.
+  const __m256i lo = _mm256_permute2x128_si256(scale16, scale16, 0x00);
+  const __m256i hi = _mm256_permute2x128_si256(scale16, scale16, 0x11);
+  for (int c = 0; c < 8; ++c) {
+    const int k = (2 * c) % 8;
+    const __m256i mask = _mm256_set_m128i(int16_lane_mask(k + 1), int16_lane_mask(k));
+    u.sc[c] = _mm256_shuffle_epi8(c < 4 ? lo : hi, mask);
+  }
+  u.coef = offset == 0
+               ? min16
+               : _mm256_mullo_epi16(scale16, _mm256_set1_epi16(static_cast<int16_t>(offset)));
+}
+
+// 16 bytes -> 16 int16 lanes.
+inline __m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
+inline __m256i widen_u8(__m128i v) { return _mm256_cvtepu8_epi16(v); }
+inline __m256i widen_s8(__m128i v) { return _mm256_cvtepi8_epi16(v); }
 
 // Unsigned 2-bit fields k = 0..3 of 32 bytes, and the 4-bit nibbles.
 inline __m256i crumb(__m256i v, int k) {
@@ -313,13 +330,12 @@ struct Q2_K {
       const __m256i v = load256(b.qs + 32 * half);
       for (int k = 0; k < 4; ++k) u.q[4 * half + k] = crumb(v, k);
     }
-    for (int j = 0; j < 16; ++j) {
-      u.scale16[j] = b.scales[j] & 0xF;
-      u.min16[j] = b.scales[j] >> 4;
-    }
+    const __m128i packed = load128(b.scales);
+    const __m128i low4 = _mm_set1_epi8(0x0F);
+    set_scales(u, widen_u8(_mm_and_si128(packed, low4)),
+               widen_u8(_mm_and_si128(_mm_srli_epi16(packed, 4), low4)), kOffset);
     u.d = fp16_to_fp32(b.d);
     u.dmin = fp16_to_fp32(b.dmin);
-    set_scales(u, kOffset);
   }
 };
 
@@ -337,22 +353,32 @@ struct Q3_K {
     }
     int8_t scales[16];
     ref::unpack_q3_K_scales(b.scales, scales);
-    for (int j = 0; j < 16; ++j) {
-      u.scale16[j] = scales[j];
-      u.min16[j] = 0;
-    }
+    set_scales(u, widen_s8(load128(scales)), _mm256_setzero_si256(), kOffset);
     u.d = fp16_to_fp32(b.d);
     u.dmin = 0.0f;
-    set_scales(u, kOffset);
   }
 };
 
-inline void unpack_k4_scales(const uint8_t packed[12], KRow& u) {
-  for (int c = 0; c < 8; ++c) {
-    const ref::ScaleMin sm = ref::get_scale_min_k4(c, packed);
-    u.scale16[2 * c] = u.scale16[2 * c + 1] = sm.scale;
-    u.min16[2 * c] = u.min16[2 * c + 1] = sm.min;
-  }
+// The 8 six-bit scales and mins of Q4_K/Q5_K (layout in ref::get_scale_min_k4),
+// each repeated for both 16-element halves of its 32-element sub-block.
+inline void unpack_k4_scales(const uint8_t packed[12], KRow& u, int offset) {
+  uint32_t w[3];
+  std::memcpy(w, packed, sizeof(w));
+  const uint32_t six = 0x3f3f3f3f, four = 0x0f0f0f0f, top2 = 0x03030303;
+  // Sub-blocks 0..3: low 6 bits of bytes 0..3 (scales) and 4..7 (mins);
+  // 4..7: low nibble of bytes 8..11 (scales) or high nibble (mins), top two
+  // bits from bits 6..7 of bytes 0..3 (scales) or 4..7 (mins).
+  const uint32_t scales_lo = w[0] & six;
+  const uint32_t scales_hi = (w[2] & four) | (((w[0] >> 6) & top2) << 4);
+  const uint32_t mins_lo = w[1] & six;
+  const uint32_t mins_hi = ((w[2] >> 4) & four) | (((w[1] >> 6) & top2) << 4);
+  const __m128i bytes = _mm_setr_epi32(static_cast<int>(scales_lo), static_cast<int>(scales_hi),
+                                       static_cast<int>(mins_lo), static_cast<int>(mins_hi));
+  const __m128i twice_scales =
+      _mm_shuffle_epi8(bytes, _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7));
+  const __m128i twice_mins = _mm_shuffle_epi8(
+      bytes, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15));
+  set_scales(u, widen_u8(twice_scales), widen_u8(twice_mins), offset);
 }
 
 struct Q4_K {
@@ -364,10 +390,9 @@ struct Q4_K {
       u.q[2 * pair] = low_nibbles(v);
       u.q[2 * pair + 1] = high_nibbles(v);
     }
-    unpack_k4_scales(b.scales, u);
+    unpack_k4_scales(b.scales, u, kOffset);
     u.d = fp16_to_fp32(b.d);
     u.dmin = fp16_to_fp32(b.dmin);
-    set_scales(u, kOffset);
   }
 };
 
@@ -383,10 +408,9 @@ struct Q5_K {
       u.q[2 * pair] = _mm256_or_si256(low_nibbles(v), mask_bit_to(qh, lo_bit, 16));
       u.q[2 * pair + 1] = _mm256_or_si256(high_nibbles(v), mask_bit_to(qh, hi_bit, 16));
     }
-    unpack_k4_scales(b.scales, u);
+    unpack_k4_scales(b.scales, u, kOffset);
     u.d = fp16_to_fp32(b.d);
     u.dmin = fp16_to_fp32(b.dmin);
-    set_scales(u, kOffset);
   }
 };
 
@@ -408,13 +432,9 @@ struct Q6_K {
       u.q[4 * half + 3] =
           _mm256_or_si256(high_nibbles(v1), _mm256_and_si256(_mm256_srli_epi16(h, 2), m4));
     }
-    for (int j = 0; j < 16; ++j) {
-      u.scale16[j] = b.scales[j];
-      u.min16[j] = 0;
-    }
+    set_scales(u, widen_s8(load128(b.scales)), _mm256_setzero_si256(), kOffset);
     u.d = fp16_to_fp32(b.d);
     u.dmin = 0.0f;
-    set_scales(u, kOffset);
   }
 };
 
@@ -471,11 +491,14 @@ struct KQuant {
     const auto* x = static_cast<const typename T::W*>(src);
     KRow u;
     const __m256i off = _mm256_set1_epi32(T::kOffset);
+    alignas(32) int16_t scale16[16], min16[16];
     for (int64_t i = 0; i < n / QK_K; ++i) {
       T::unpack(x[i], u);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(scale16), u.scale16);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(min16), u.min16);
       for (int j = 0; j < 16; ++j) {
-        const __m256 dl = _mm256_set1_ps(u.d * static_cast<float>(u.scale16[j]));
-        const __m256 ml = _mm256_set1_ps(u.dmin * static_cast<float>(u.min16[j]));
+        const __m256 dl = _mm256_set1_ps(u.d * static_cast<float>(scale16[j]));
+        const __m256 ml = _mm256_set1_ps(u.dmin * static_cast<float>(min16[j]));
         const __m128i bytes = (j % 2 == 0) ? _mm256_castsi256_si128(u.q[j / 2])
                                            : _mm256_extracti128_si256(u.q[j / 2], 1);
         for (int part = 0; part < 2; ++part) {
