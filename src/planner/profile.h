@@ -56,7 +56,8 @@ struct Profile {
   bool quick = false;               // the short calibration `plan` runs without --profile
 
   // Best bandwidth over the curve's points with read size <= `read_bytes`
-  // (the smallest point if none); Error if the curve is empty.
+  // (the smallest point if none), each point's bandwidth the median of its
+  // neighbours (sizes and depths within 2x); Error if the curve is empty.
   BandwidthPoint best_read(uint64_t read_bytes) const;
   // The prefill timing whose batch is closest to `batch` (log scale).
   const PassTiming& prefill_for(int32_t batch) const;

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Planner benchmark: for each budget and residency policy, `flashslim plan`
+# (from one profile) against the runtime's automatic plan (`run --mode stream`),
+# each run inside a cgroup v1 memory limit equal to the budget, on a cold page
+# cache, the configurations alternated run by run (the machine is shared:
+# repeats are interleaved, not back to back). Prints per configuration the
+# median decode tokens/s over the repeats, every repeat, and the plan's
+# predicted decode tokens/s with its error.
+#
+# Usage: scripts/plan_bench.sh [MODEL]   (root: cgroups and drop_caches)
+# Environment: FLASHSLIM_BIN (default build/flashslim), BUDGETS ("25% 50% 75%"),
+# POLICIES ("balanced layers flexible"), KINDS ("planned auto"), REPEATS (3),
+# TOKENS (24), THREADS (2), PROFILE (profile.json to use; default: made here
+# with `flashslim profile`), OUT (results directory, default a temp dir).
+set -euo pipefail
+
+MODEL=${1:-/work/models/tinyllama-Q4_0.gguf}
+BIN=${FLASHSLIM_BIN:-build/flashslim}
+BUDGETS=${BUDGETS:-"25% 50% 75%"}
+POLICIES=${POLICIES:-"balanced layers flexible"}
+KINDS=${KINDS:-"planned auto"}
+REPEATS=${REPEATS:-3}
+TOKENS=${TOKENS:-24}
+THREADS=${THREADS:-2}
+OUT=${OUT:-$(mktemp -d /tmp/plan_bench.XXXXXX)}
+PROFILE=${PROFILE:-$OUT/profile.json}
+PROMPT="Once upon a time, in a small village by the sea, there lived"
+CTX=256
+# Plans are made for the run's batch: -b bounds the forward pass's buffers, so
+# a plan for the default 512 leaves budget unused when the prompt is shorter.
+BATCH=32
+mkdir -p "$OUT"
+
+[[ -f $MODEL ]] || { echo "plan_bench: $MODEL not found (make it with: $BIN gen-model --preset tinyllama-1.1b --type Q4_0 -o $MODEL)" >&2; exit 1; }
+[[ $(id -u) == 0 ]] || { echo "plan_bench: needs root (cgroup limits, drop_caches)" >&2; exit 1; }
+cg_rel=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)
+CG_PARENT=/sys/fs/cgroup/memory${cg_rel%/}
+[[ -w $CG_PARENT ]] || { echo "plan_bench: no writable cgroup v1 memory controller at $CG_PARENT" >&2; exit 1; }
+
+if [[ ! -f $PROFILE ]]; then
+  echo "plan_bench: profiling $MODEL into $PROFILE" >&2
+  "$BIN" profile -m "$MODEL" -t "$THREADS" -o "$PROFILE" 2> "$OUT/profile.err"
+fi
+
+# The same budget strings go to plan and run (percentages of the model file).
+for budget in $BUDGETS; do
+  for policy in $POLICIES; do
+    "$BIN" plan -m "$MODEL" --budget "$budget" --profile "$PROFILE" --policy "$policy" \
+      -t "$THREADS" -c $CTX -b $BATCH -o "$OUT/plan-${budget%\%}-$policy.json" 2>> "$OUT/plan.err"
+  done
+done
+
+# run NAME PLAN ARGS...: one cold run in its own cgroup limited to the plan's budget.
+run() {
+  local name=$1 plan=$2; shift 2
+  local bytes; bytes=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['budget_bytes'])" "$plan")
+  local cg=$CG_PARENT/plan-bench-$$-$name
+  mkdir "$cg"
+  echo "$bytes" > "$cg/memory.limit_in_bytes"
+  sync; echo 3 > /proc/sys/vm/drop_caches
+  local status=ok
+  sh -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' sh "$cg" \
+    "$BIN" run -m "$MODEL" -p "$PROMPT" -n "$TOKENS" -t "$THREADS" -c $CTX -b $BATCH --temp 0 --ignore-eos \
+    --no-mlock --stats-json "$OUT/$name.json" "$@" > /dev/null 2> "$OUT/$name.err" || status="exit$?"
+  echo "{\"name\": \"$name\", \"status\": \"$status\", \"load\": \"$(cut -d' ' -f1 /proc/loadavg)\", \"cgroup_peak\": $(cat "$cg/memory.max_usage_in_bytes")}" >> "$OUT/runs.jsonl"
+  rmdir "$cg"
+}
+
+for rep in $(seq 1 "$REPEATS"); do
+  for budget in $BUDGETS; do
+    for policy in $POLICIES; do
+      for kind in $KINDS; do
+        name="${budget%\%}-$policy-$kind-$rep"
+        echo "plan_bench: $name (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+        plan="$OUT/plan-${budget%\%}-$policy.json"
+        if [[ $kind == planned ]]; then
+          run "$name" "$plan" --plan "$plan"
+        else
+          run "$name" "$plan" --mode stream --budget "$budget" --policy "$policy"
+        fi
+      done
+    done
+  done
+done
+
+python3 - "$OUT" "$BUDGETS" "$POLICIES" "$KINDS" "$REPEATS" <<'PY'
+import json, os, statistics, sys
+out, budgets, policies, kinds, repeats = sys.argv[1], sys.argv[2].split(), sys.argv[3].split(), sys.argv[4].split(), int(sys.argv[5])
+runs = {r["name"]: r for r in map(json.loads, open(os.path.join(out, "runs.jsonl")))}
+print("| budget | policy | kind | median decode t/s | runs t/s | predicted t/s | error | load (1 min) |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+for b in budgets:
+    for p in policies:
+        plan = json.load(open(os.path.join(out, f"plan-{b.rstrip('%')}-{p}.json")))
+        predicted = plan["predictions"]["decode_tokens_per_s"]
+        for k in kinds:
+            tps, loads = [], []
+            for rep in range(1, repeats + 1):
+                name = f"{b.rstrip('%')}-{p}-{k}-{rep}"
+                r = runs.get(name, {})
+                loads.append(r.get("load", "?"))
+                if r.get("status") == "ok":
+                    tps.append(json.load(open(os.path.join(out, name + ".json")))["decode_tps"])
+                else:
+                    tps.append(float("nan"))
+            ok = [t for t in tps if t == t]
+            med = statistics.median(ok) if ok else float("nan")
+            pred = f"{predicted:.2f}" if k == "planned" else ""
+            err = f"{100 * (predicted - med) / med:+.0f}%" if k == "planned" and ok else ""
+            print(f"| {b} | {p} | {k} | {med:.2f} | {' '.join(f'{t:.2f}' for t in tps)} | {pred} | {err} | {' '.join(loads)} |")
+PY
+echo "results in $OUT" >&2
