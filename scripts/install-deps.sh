@@ -8,7 +8,7 @@ SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO=sudo
 packages=(cmake ninja-build g++ clang pkg-config liburing-dev libhwy-dev nlohmann-json3-dev
           libcli11-dev libfmt-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
-          gnuplot-nox stress-ng fio)
+          gnuplot-nox stress-ng fio bpftrace)
 if [ "${1:-}" = "--aarch64" ]; then
   packages+=(g++-aarch64-linux-gnu qemu-user libfmt-dev:arm64 liburing-dev:arm64
              libgtest-dev:arm64)

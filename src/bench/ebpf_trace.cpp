@@ -26,6 +26,8 @@ using nlohmann::json;
 
 const fs::path kTracefs = "/sys/kernel/tracing";
 constexpr auto kAttachTimeout = std::chrono::seconds(60);
+constexpr int kStopAttempts = 12;
+constexpr auto kStopWait = std::chrono::seconds(5);
 
 // $1 = the harness's pid: every process it starts (and their threads, io_uring workers
 // included) has it as parent. Block requests are matched issue → completion by device
@@ -105,7 +107,14 @@ EbpfTrace::EbpfTrace(const fs::path& output) : output_(output) {
 
 void EbpfTrace::stop() {
   if (!bpftrace_) return;
-  bpftrace_->signal_group(SIGINT);
+  // bpftrace sometimes misses a SIGINT that arrives while it drains a busy perf buffer
+  // (seen with an mmap run's page faults on a loaded machine): repeat it; after a minute
+  // the process is killed (wait() kills what is left of its group) and the maps are lost.
+  for (int attempt = 0; attempt < kStopAttempts; ++attempt) {
+    bpftrace_->signal_group(SIGINT);
+    if (bpftrace_->exited_within(kStopWait)) break;
+  }
+  if (!bpftrace_->exited_within(std::chrono::milliseconds(0))) bpftrace_->signal_group(SIGKILL);
   bpftrace_->wait();
   bpftrace_.reset();
 }

@@ -30,7 +30,8 @@ class EbpfTrace {
   // Starts bpftrace writing to `output` and returns once its probes are attached. Throws
   // Error with bpftrace's own message when it exits or does not attach within 60 s.
   explicit EbpfTrace(const std::filesystem::path& output);
-  // Detaches (SIGINT, so bpftrace prints its maps) and waits for bpftrace to exit.
+  // Detaches (SIGINT, so bpftrace prints its maps; repeated every 5 s, SIGKILL after a
+  // minute) and waits for bpftrace to exit.
   void stop();
 
  private:

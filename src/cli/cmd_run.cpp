@@ -178,16 +178,19 @@ void run(const RunFlags& f) {
 
   if (!f.stats_json.empty())
     write_text_file(f.stats_json, run_summary_json(summary).dump(2) + "\n", "--stats-json");
+  // The last generated token is sampled but not evaluated: its entry holds no forward
+  // pass, so the token log and op profile end with the last token that had one.
+  const size_t logged = entries.size() > 1 ? entries.size() - 1 : entries.size();
   if (!f.token_log.empty()) {
     std::string lines;
-    for (size_t i = 0; i < entries.size(); ++i)
+    for (size_t i = 0; i < logged; ++i)
       lines += token_entry_json(entries[i], i, origin_ns).dump() + "\n";
     write_text_file(f.token_log, lines, "--token-log");
   }
   if (!f.op_profile.empty()) {
     op_marks.push_back(op_profile);
     std::string lines;
-    for (size_t i = 0; i + 1 < op_marks.size(); ++i)
+    for (size_t i = 0; i < logged; ++i)
       lines += op_times_json(op_marks[i], op_marks[i + 1], i).dump() + "\n";
     write_text_file(f.op_profile, lines, "--op-profile");
   }
