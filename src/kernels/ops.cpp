@@ -1,9 +1,11 @@
 #include "kernels/ops.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
 #include "kernels/kernel_table.h"
+#include "tensor/x86_float_order.h"
 
 namespace flashslim::ops {
 
@@ -36,8 +38,10 @@ void rope(float* x, int n_heads, int head_dim, int32_t pos, float freq_base, flo
     for (int i = 0; i < half; ++i) {
       float* a = v + i * stride;
       const float x0 = a[0], x1 = a[other];
-      a[0] = x0 * cos_t[i] - x1 * sin_t[i];
-      a[other] = x0 * sin_t[i] + x1 * cos_t[i];
+      // ggml's C is compiled with FP contraction: the first product of each
+      // line fuses into an FMA with the second, rounded, product.
+      a[0] = std::fma(x0, cos_t[i], -(x1 * sin_t[i]));
+      a[other] = std::fma(x0, sin_t[i], x1 * cos_t[i]);
     }
   }
 }
@@ -47,5 +51,26 @@ void softmax(float* x, int64_t n, float scale) { kernels().softmax(x, n, scale);
 void swiglu(float* gate, const float* up, int64_t n) { kernels().swiglu(gate, up, n); }
 
 void add(float* y, const float* x, int64_t n) { kernels().add(y, x, n); }
+
+float dot_f32_rows(const float* x, const float* y, int64_t n, int64_t n_padded) {
+  const int64_t vec_end = n_padded - n_padded % 64;
+  float lanes[4][16] = {};
+  for (int64_t i = 0; i < std::min(n, vec_end); ++i)
+    lanes[(i / 16) % 4][i % 16] = std::fma(x[i], y[i], lanes[(i / 16) % 4][i % 16]);
+  for (int l = 0; l < 16; ++l) {
+    lanes[0][l] += lanes[2][l];
+    lanes[1][l] += lanes[3][l];
+    lanes[0][l] += lanes[1][l];
+  }
+  float sum = ref::reduce_add16(lanes[0]);
+  for (int64_t i = vec_end; i < n; ++i) sum += x[i] * y[i];
+  return sum;
+}
+
+float dot_f32_tiles(const float* x, const float* y, int64_t n) {
+  float lanes[16] = {};
+  for (int64_t i = 0; i < n; ++i) lanes[i % 16] = std::fma(x[i], y[i], lanes[i % 16]);
+  return ref::reduce_add16(lanes);
+}
 
 }  // namespace flashslim::ops

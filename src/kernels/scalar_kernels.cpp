@@ -6,6 +6,7 @@
 
 #include "kernels/simd/isa_tables.h"
 #include "tensor/reference_kernels.h"
+#include "tensor/x86_float_order.h"
 
 namespace flashslim::simd {
 
@@ -33,6 +34,28 @@ void rms_norm(const float* x, const float* weight, float* out, int64_t n, float 
   for (int64_t i = 0; i < n; ++i) out[i] = (x[i] * scale) * weight[i];
 }
 
+// ggml's vector expf on AVX-512 (ggml_v_expf, after ARM's optimized
+// routines; llama.cpp's reference builds run it): n = round(x / ln 2) by the
+// 1.5 * 2^23 shift, b = x - n ln 2 in two FMA steps, j = 1 + b + ... as a
+// degree-5 polynomial in FMAs, result j * 2^n (one rounding). |n| > 192
+// saturates to 0 or infinity. Max error ~1.5 ulp; the point is the bits.
+float ggml_expf(float x) {
+  const float shift = 0x1.8p23f;
+  const float z = std::fma(x, 0x1.715476p+0f, shift);
+  const float n = z - shift;
+  const float b = std::fma(-n, 0x1.7f7d1cp-20f, std::fma(-n, 0x1.62e4p-1f, x));
+  if (std::isnan(n)) return n;
+  if (std::fabs(n) > 192.0f) return n <= 0.0f ? 0.0f : INFINITY;
+  const float u = b * b;
+  const float j = std::fma(std::fma(std::fma(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
+                                    std::fma(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
+                           u, std::fma(0x1.ffffecp-1f, b, 1.0f));
+  return std::ldexp(j, static_cast<int>(n));
+}
+
+// As ggml's soft_max on a row padded with masked (-inf) entries to a multiple
+// of 16: ggml_expf and the sum by 16-lane chunks, each chunk's float sum
+// added in double.
 void softmax(float* x, int64_t n, float scale) {
   float max = -INFINITY;
   for (int64_t i = 0; i < n; ++i) {
@@ -40,18 +63,22 @@ void softmax(float* x, int64_t n, float scale) {
     if (x[i] > max) max = x[i];
   }
   double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - max);
-    sum += x[i];
+  for (int64_t i = 0; i < n; i += 16) {
+    float chunk[16] = {};
+    for (int64_t k = 0; k < 16 && i + k < n; ++k) chunk[k] = x[i + k] = ggml_expf(x[i + k] - max);
+    sum += ref::reduce_add16(chunk);
   }
   const float inv = static_cast<float>(1.0 / sum);
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
+// ggml's silu on 16-lane chunks (ggml_expf), libm expf on the remainder.
 void swiglu(float* gate, const float* up, int64_t n) {
+  const int64_t vec_end = n - n % 16;
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];
-    gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+    const float e = i < vec_end ? ggml_expf(0.0f - g) : std::exp(-g);
+    gate[i] = g / (1.0f + e) * up[i];
   }
 }
 

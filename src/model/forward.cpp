@@ -13,18 +13,12 @@ namespace flashslim {
 
 namespace {
 
-// Dot products inside attention, as ggml's vec_dot for the cache type: with an
-// f16 cache both sides are f16 (the query / probabilities are rounded first).
-// Both run the dispatched kernels (any n, not only multiples of the SIMD width).
+// Dot products inside attention with an f16 cache, as ggml's vec_dot: both
+// sides are f16 (the query / probabilities are rounded first). Runs the
+// dispatched kernels (any n, not only multiples of the SIMD width).
 float dot_f16(const KernelTable& k, const uint16_t* a, const uint16_t* b, int64_t n) {
   float out;
   k.of(GgmlType::F16).vec_dot(n, &out, a, b);
-  return out;
-}
-
-float dot_f32(const KernelTable& k, const float* a, const float* b, int64_t n) {
-  float out;
-  k.of(GgmlType::F32).vec_dot(n, &out, a, b);
   return out;
 }
 
@@ -219,10 +213,12 @@ void Forward::attention(int32_t layer, int32_t n_tokens) {
       if (f16) {
         k.quantize_f16(q, q16, hd);
         for (int32_t p = 0; p < n_pos; ++p)
-          scores[p] = dot_f16(k, q16, static_cast<const uint16_t*>(kv_.key(layer, p)) + kvh * hd, hd);
+          scores[p] =
+              dot_f16(k, q16, static_cast<const uint16_t*>(kv_.key(layer, p)) + kvh * hd, hd);
       } else {
         for (int32_t p = 0; p < n_pos; ++p)
-          scores[p] = dot_f32(k, q, static_cast<const float*>(kv_.key(layer, p)) + kvh * hd, hd);
+          scores[p] =
+              ops::dot_f32_rows(static_cast<const float*>(kv_.key(layer, p)) + kvh * hd, q, hd, hd);
       }
       ops::softmax(scores, n_pos, scale);
       float* out = &attn_[t * embd + h * hd];
@@ -232,9 +228,14 @@ void Forward::attention(int32_t layer, int32_t n_tokens) {
           out[d] = dot_f16(k, scores16,
                            static_cast<const uint16_t*>(kv_.value_row(layer, kvh * hd + d)), n_pos);
       } else {
-        for (int32_t d = 0; d < hd; ++d)
-          out[d] =
-              dot_f32(k, scores, static_cast<const float*>(kv_.value_row(layer, kvh * hd + d)), n_pos);
+        // llama.cpp's KQ·V: tinyBLAS for a batch, ggml_vec_dot_f32 over the
+        // cache view (padded to 32 cells) for one token.
+        const int32_t n_view = (n_pos + 31) / 32 * 32;
+        for (int32_t d = 0; d < hd; ++d) {
+          const float* v = static_cast<const float*>(kv_.value_row(layer, kvh * hd + d));
+          out[d] = n_tokens > 1 ? ops::dot_f32_tiles(v, scores, n_pos)
+                                : ops::dot_f32_rows(v, scores, n_pos, n_view);
+        }
       }
     }
   });

@@ -1,6 +1,7 @@
-// K-quants (256-element super-blocks): dequantizers, ggml's generic dot
-// products with Q8_K activations, and the Q8_K activation quantizer. The
-// dot products keep ggml's 8 float partial sums, so rounding matches.
+// K-quants (256-element super-blocks): dequantizers, dot products with Q8_K
+// activations, and the Q8_K activation quantizer. The dot products round as
+// ggml's AVX2 kernels do (llama.cpp's x86 builds use those), float lane by
+// float lane, so the outputs are bit-identical to llama.cpp's.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -8,21 +9,26 @@
 #include "tensor/block_formats.h"
 #include "tensor/k_quant_helpers.h"
 #include "tensor/reference_kernels.h"
+#include "tensor/x86_float_order.h"
 
 namespace flashslim::ref {
 
 namespace {
 
-// Sum of the 8 partial sums, added last as in ggml.
-float sum_lanes(float total, const float lanes[8]) {
-  for (int l = 0; l < 8; ++l) total += lanes[l];
-  return total;
-}
-
-// Adds scale * q8 * a over 16 elements into the 8 integer lanes.
-void accumulate16(int32_t lanes[8], int32_t scale, const int8_t* q8, const int8_t* a) {
-  for (int half = 0; half < 2; ++half) {
-    for (int l = 0; l < 8; ++l) lanes[l] += scale * (q8[8 * half + l] * a[8 * half + l]);
+// The float order of ggml's AVX2 K-quant dot products (the x86 build llama.cpp
+// reference outputs come from): per super-block, int32 lane m (0..7) holds,
+// over the eight 32-element chunks, elements 4m..4m+3 of the chunk times
+// their level, activation and 16-element sub-block scale; then the lanes are
+// scaled and summed as tensor/x86_float_order.h says.
+void lane_sums(int32_t lanes[8], const int8_t* q8, const int8_t* levels, const int scale16[16]) {
+  for (int m = 0; m < 8; ++m) lanes[m] = 0;
+  for (int c = 0; c < 8; ++c) {
+    for (int m = 0; m < 8; ++m) {
+      const int first = 32 * c + 4 * m;
+      int32_t sum = 0;
+      for (int e = first; e < first + 4; ++e) sum += levels[e] * q8[e];
+      lanes[m] += scale16[first / 16] * sum;
+    }
   }
 }
 
@@ -219,98 +225,117 @@ void quantize_q8_K(const float* src, void* dst, int64_t n) {
   }
 }
 
+// Q2_K: the mins enter the lanes first, lane m holding sub-blocks 2m and
+// 2m+1 (min * activation sum), scaled by -dmin.
 void vec_dot_q2_K_q8_K(int64_t n, float* out, const void* w, const void* act) {
   const auto* x = static_cast<const block_q2_K*>(w);
   const auto* y = static_cast<const block_q8_K*>(act);
-  float sum = 0.0f;
+  float acc[8] = {};
   for (int64_t i = 0; i < n / QK_K; ++i) {
-    int summs = 0;  // minimum terms: sum over sub-blocks of min * sum(q8)
-    for (int j = 0; j < 16; ++j) summs += y[i].bsums[j] * (x[i].scales[j] >> 4);
-    const float dall = y[i].d * fp16_to_fp32(x[i].d);
-    const float dmin = y[i].d * fp16_to_fp32(x[i].dmin);
+    int scale16[16];
+    int32_t mins[8];
+    for (int j = 0; j < 16; ++j) scale16[j] = x[i].scales[j] & 0xF;
+    for (int m = 0; m < 8; ++m)
+      mins[m] = (x[i].scales[2 * m] >> 4) * y[i].bsums[2 * m] +
+                (x[i].scales[2 * m + 1] >> 4) * y[i].bsums[2 * m + 1];
     int8_t levels[QK_K];
     unpack_q2_K_levels(x[i], levels);
-    int isum = 0;
-    for (int sb = 0; sb < 16; ++sb) {
-      int isuml = 0;
-      for (int l = 0; l < 16; ++l) isuml += y[i].qs[16 * sb + l] * levels[16 * sb + l];
-      isum += (x[i].scales[sb] & 0xF) * isuml;
-    }
-    sum += dall * static_cast<float>(isum) - dmin * static_cast<float>(summs);
+    int32_t lanes[8];
+    lane_sums(lanes, y[i].qs, levels, scale16);
+    fma_lanes(acc, -y[i].d * fp16_to_fp32(x[i].dmin), mins);
+    fma_lanes(acc, y[i].d * fp16_to_fp32(x[i].d), lanes);
   }
-  *out = sum;
+  *out = hsum_lanes(acc);
 }
 
 void vec_dot_q3_K_q8_K(int64_t n, float* out, const void* w, const void* act) {
   const auto* x = static_cast<const block_q3_K*>(w);
   const auto* y = static_cast<const block_q8_K*>(act);
-  float lanes[8] = {};
+  float acc[8] = {};
   for (int64_t i = 0; i < n / QK_K; ++i) {
     int8_t scales[16];
-    int8_t levels[QK_K];
+    int scale16[16];
     unpack_q3_K_scales(x[i].scales, scales);
+    for (int j = 0; j < 16; ++j) scale16[j] = scales[j];
+    int8_t levels[QK_K];
     unpack_q3_K_levels(x[i], levels);
-    int32_t isums[8] = {};
-    for (int sb = 0; sb < 16; ++sb)
-      accumulate16(isums, scales[sb], y[i].qs + 16 * sb, levels + 16 * sb);
-    const float d = fp16_to_fp32(x[i].d) * y[i].d;
-    for (int l = 0; l < 8; ++l) lanes[l] += d * static_cast<float>(isums[l]);
+    int32_t lanes[8];
+    lane_sums(lanes, y[i].qs, levels, scale16);
+    fma_lanes(acc, y[i].d * fp16_to_fp32(x[i].d), lanes);
   }
-  *out = sum_lanes(0.0f, lanes);
+  *out = hsum_lanes(acc);
 }
 
 namespace {
-// Q4_K and Q5_K share the dot product: 8 sub-blocks with 6-bit scale and min,
-// differing only in how the levels unpack.
-template <typename Block, void (*Unpack)(const Block&, int8_t*)>
+
+// Per sub-block (32 elements) min times activation sum, as ggml pairs them:
+// mins[k] covers sub-blocks 2k and 2k+1.
+void k4_min_pairs(const uint8_t packed[12], const int16_t bsums[16], int32_t mins[4]) {
+  for (int k = 0; k < 4; ++k) {
+    mins[k] = 0;
+    for (int sb = 2 * k; sb < 2 * k + 2; ++sb)
+      mins[k] += get_scale_min_k4(sb, packed).min * (bsums[2 * sb] + bsums[2 * sb + 1]);
+  }
+}
+
+// Q4_K and Q5_K share the dot product (8 sub-blocks with 6-bit scale and
+// min), differing in how the levels unpack and in how ggml adds the mins:
+// Q4_K in 4 float lanes (min pairs), summed (m0+m2) + (m1+m3) at the end;
+// Q5_K as one float, each block's integer total added with one rounding.
+enum class MinSum { FourLanes, OneFloat };
+
+template <typename Block, void (*Unpack)(const Block&, int8_t*), MinSum kMins>
 void vec_dot_scale_min_q8_K(int64_t n, float* out, const void* w, const void* act) {
   const auto* x = static_cast<const Block*>(w);
   const auto* y = static_cast<const block_q8_K*>(act);
-  float lanes[8] = {};
-  float sum = 0.0f;
+  float acc[8] = {};
+  float acc_min[4] = {};
   for (int64_t i = 0; i < n / QK_K; ++i) {
+    int scale16[16];
+    for (int j = 0; j < 16; ++j) scale16[j] = get_scale_min_k4(j / 2, x[i].scales).scale;
+    int32_t mins[4];
+    k4_min_pairs(x[i].scales, y[i].bsums, mins);
+    const float dmin = -y[i].d * fp16_to_fp32(x[i].dmin);
+    if constexpr (kMins == MinSum::FourLanes) {
+      for (int k = 0; k < 4; ++k)
+        acc_min[k] = std::fma(dmin, static_cast<float>(mins[k]), acc_min[k]);
+    } else {
+      acc_min[0] =
+          std::fma(dmin, static_cast<float>(mins[0] + mins[1] + mins[2] + mins[3]), acc_min[0]);
+    }
     int8_t levels[QK_K];
     Unpack(x[i], levels);
-    int32_t isums[8] = {};
-    int summs = 0;
-    for (int sb = 0; sb < 8; ++sb) {
-      const ScaleMin sm = get_scale_min_k4(sb, x[i].scales);
-      summs += (y[i].bsums[2 * sb] + y[i].bsums[2 * sb + 1]) * sm.min;
-      accumulate16(isums, sm.scale, y[i].qs + 32 * sb, levels + 32 * sb);
-      accumulate16(isums, sm.scale, y[i].qs + 32 * sb + 16, levels + 32 * sb + 16);
-    }
-    const float d = fp16_to_fp32(x[i].d) * y[i].d;
-    for (int l = 0; l < 8; ++l) lanes[l] += d * static_cast<float>(isums[l]);
-    const float dmin = fp16_to_fp32(x[i].dmin) * y[i].d;
-    sum -= dmin * static_cast<float>(summs);
+    int32_t lanes[8];
+    lane_sums(lanes, y[i].qs, levels, scale16);
+    fma_lanes(acc, y[i].d * fp16_to_fp32(x[i].d), lanes);
   }
-  *out = sum_lanes(sum, lanes);
+  *out = hsum_lanes(acc) + ((acc_min[0] + acc_min[2]) + (acc_min[1] + acc_min[3]));
 }
+
 }  // namespace
 
 void vec_dot_q4_K_q8_K(int64_t n, float* out, const void* w, const void* act) {
-  vec_dot_scale_min_q8_K<block_q4_K, unpack_q4_K_levels>(n, out, w, act);
+  vec_dot_scale_min_q8_K<block_q4_K, unpack_q4_K_levels, MinSum::FourLanes>(n, out, w, act);
 }
 
 void vec_dot_q5_K_q8_K(int64_t n, float* out, const void* w, const void* act) {
-  vec_dot_scale_min_q8_K<block_q5_K, unpack_q5_K_levels>(n, out, w, act);
+  vec_dot_scale_min_q8_K<block_q5_K, unpack_q5_K_levels, MinSum::OneFloat>(n, out, w, act);
 }
 
 void vec_dot_q6_K_q8_K(int64_t n, float* out, const void* w, const void* act) {
   const auto* x = static_cast<const block_q6_K*>(w);
   const auto* y = static_cast<const block_q8_K*>(act);
-  float lanes[8] = {};
+  float acc[8] = {};
   for (int64_t i = 0; i < n / QK_K; ++i) {
+    int scale16[16];
+    for (int j = 0; j < 16; ++j) scale16[j] = x[i].scales[j];
     int8_t levels[QK_K];
     unpack_q6_K_levels(x[i], levels);
-    int32_t isums[8] = {};
-    for (int sb = 0; sb < 16; ++sb) {
-      accumulate16(isums, x[i].scales[sb], y[i].qs + 16 * sb, levels + 16 * sb);
-    }
-    const float d = fp16_to_fp32(x[i].d) * y[i].d;
-    for (int l = 0; l < 8; ++l) lanes[l] += d * static_cast<float>(isums[l]);
+    int32_t lanes[8];
+    lane_sums(lanes, y[i].qs, levels, scale16);
+    fma_lanes(acc, y[i].d * fp16_to_fp32(x[i].d), lanes);
   }
-  *out = sum_lanes(0.0f, lanes);
+  *out = hsum_lanes(acc);
 }
 
 }  // namespace flashslim::ref

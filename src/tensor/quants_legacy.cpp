@@ -8,6 +8,7 @@
 
 #include "tensor/block_formats.h"
 #include "tensor/reference_kernels.h"
+#include "tensor/x86_float_order.h"
 
 namespace flashslim::ref {
 
@@ -248,80 +249,61 @@ void quantize_q8_1(const float* src, void* dst, int64_t n) {
     y[i].s = fp32_to_fp16(quantize_block_for_activation(src + i * QK8_1, y[i]));
 }
 
-void vec_dot_q4_0_q8_0(int64_t n, float* out, const void* w, const void* act) {
-  const auto* x = static_cast<const block_q4_0*>(w);
-  const auto* y = static_cast<const block_q8_0*>(act);
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n / QK8_0; ++i) {
-    int sumi = 0;
-    for (int j = 0; j < QK8_0 / 2; ++j) {
-      sumi += ((x[i].qs[j] & 0x0F) - 8) * y[i].qs[j];
-      sumi += ((x[i].qs[j] >> 4) - 8) * y[i].qs[j + QK8_0 / 2];
-    }
-    sum += static_cast<float>(sumi) * fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d);
+// The dot products round as ggml's AVX2 vec_dot and llamafile's tinyBLAS
+// (prompt batches) do on x86; both give int32 lane m the products of
+// elements 4m..4m+3 of a block, scaled into 8 float lanes by FMA with
+// d_w * d_a (tensor/x86_float_order.h). Q4_1/Q5_1 add m_w * s_a to one float
+// per block, with one rounding.
+namespace {
+
+// levels(block, j) is the signed (or, with a min, unsigned) level of element j.
+template <typename W, typename A, typename Levels>
+float dot_blocks(int64_t n, const void* w, const void* act, Levels levels) {
+  const auto* x = static_cast<const W*>(w);
+  const auto* y = static_cast<const A*>(act);
+  float acc[8] = {};
+  float mins = 0.0f;
+  for (int64_t i = 0; i < n / 32; ++i) {
+    int32_t lanes[8] = {};
+    for (int j = 0; j < 32; ++j) lanes[j / 4] += levels(x[i], j) * y[i].qs[j];
+    fma_lanes(acc, fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d), lanes);
+    if constexpr (requires { x[i].m; })
+      mins = std::fma(fp16_to_fp32(x[i].m), fp16_to_fp32(y[i].s), mins);
   }
-  *out = sum;
+  return hsum_lanes(acc) + mins;
+}
+
+// Low nibbles are elements 0..15 of a block, high nibbles 16..31.
+int nibble(const uint8_t* qs, int j) { return j < 16 ? qs[j] & 0x0F : qs[j - 16] >> 4; }
+// Bit j of qh is the fifth bit of element j.
+int fifth_bit(const uint8_t* qh, int j) { return static_cast<int>((load_qh(qh) >> j) & 1) << 4; }
+
+}  // namespace
+
+void vec_dot_q4_0_q8_0(int64_t n, float* out, const void* w, const void* act) {
+  *out = dot_blocks<block_q4_0, block_q8_0>(
+      n, w, act, [](const block_q4_0& b, int j) { return nibble(b.qs, j) - 8; });
 }
 
 void vec_dot_q4_1_q8_1(int64_t n, float* out, const void* w, const void* act) {
-  const auto* x = static_cast<const block_q4_1*>(w);
-  const auto* y = static_cast<const block_q8_1*>(act);
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n / QK8_1; ++i) {
-    int sumi = 0;
-    for (int j = 0; j < QK8_1 / 2; ++j) {
-      sumi += (x[i].qs[j] & 0x0F) * y[i].qs[j];
-      sumi += (x[i].qs[j] >> 4) * y[i].qs[j + QK8_1 / 2];
-    }
-    sum += (fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d)) * static_cast<float>(sumi) +
-           fp16_to_fp32(x[i].m) * fp16_to_fp32(y[i].s);
-  }
-  *out = sum;
+  *out = dot_blocks<block_q4_1, block_q8_1>(
+      n, w, act, [](const block_q4_1& b, int j) { return nibble(b.qs, j); });
 }
 
 void vec_dot_q5_0_q8_0(int64_t n, float* out, const void* w, const void* act) {
-  const auto* x = static_cast<const block_q5_0*>(w);
-  const auto* y = static_cast<const block_q8_0*>(act);
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n / QK8_0; ++i) {
-    const uint32_t qh = load_qh(x[i].qh);
-    int sumi = 0;
-    for (int j = 0; j < QK8_0 / 2; ++j) {
-      sumi += (((x[i].qs[j] & 0x0F) | high_bit_lo(qh, j)) - 16) * y[i].qs[j];
-      sumi += (((x[i].qs[j] >> 4) | high_bit_hi(qh, j)) - 16) * y[i].qs[j + QK8_0 / 2];
-    }
-    sum += (fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d)) * static_cast<float>(sumi);
-  }
-  *out = sum;
+  *out = dot_blocks<block_q5_0, block_q8_0>(n, w, act, [](const block_q5_0& b, int j) {
+    return (nibble(b.qs, j) | fifth_bit(b.qh, j)) - 16;
+  });
 }
 
 void vec_dot_q5_1_q8_1(int64_t n, float* out, const void* w, const void* act) {
-  const auto* x = static_cast<const block_q5_1*>(w);
-  const auto* y = static_cast<const block_q8_1*>(act);
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n / QK8_1; ++i) {
-    const uint32_t qh = load_qh(x[i].qh);
-    int sumi = 0;
-    for (int j = 0; j < QK8_1 / 2; ++j) {
-      sumi += ((x[i].qs[j] & 0x0F) | high_bit_lo(qh, j)) * y[i].qs[j];
-      sumi += ((x[i].qs[j] >> 4) | high_bit_hi(qh, j)) * y[i].qs[j + QK8_1 / 2];
-    }
-    sum += (fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d)) * static_cast<float>(sumi) +
-           fp16_to_fp32(x[i].m) * fp16_to_fp32(y[i].s);
-  }
-  *out = sum;
+  *out = dot_blocks<block_q5_1, block_q8_1>(
+      n, w, act, [](const block_q5_1& b, int j) { return nibble(b.qs, j) | fifth_bit(b.qh, j); });
 }
 
 void vec_dot_q8_0_q8_0(int64_t n, float* out, const void* w, const void* act) {
-  const auto* x = static_cast<const block_q8_0*>(w);
-  const auto* y = static_cast<const block_q8_0*>(act);
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n / QK8_0; ++i) {
-    int sumi = 0;
-    for (int j = 0; j < QK8_0; ++j) sumi += x[i].qs[j] * y[i].qs[j];
-    sum += static_cast<float>(sumi) * (fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d));
-  }
-  *out = sum;
+  *out = dot_blocks<block_q8_0, block_q8_0>(
+      n, w, act, [](const block_q8_0& b, int j) { return static_cast<int>(b.qs[j]); });
 }
 
 }  // namespace flashslim::ref

@@ -237,7 +237,9 @@ void legacy_tile(int64_t nb, const uint8_t* w, size_t w_stride, const uint8_t* a
         const __m256i s = block_dot<T>(init[t], wq[r], aq[t]);
         acc[r][t] =
             _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(wd[r] * ad[t]), acc[r][t]);
-        if constexpr (T::kMin) acc_min[r][t] += wm[r] * as[t];
+        if constexpr (T::kMin)  // one rounding, as ggml's compiled summs += m * s
+          acc_min[r][t] = _mm_cvtss_f32(
+              _mm_fmadd_ss(_mm_set_ss(wm[r]), _mm_set_ss(as[t]), _mm_set_ss(acc_min[r][t])));
       }
   }
   for (int r = 0; r < RM; ++r)
@@ -287,6 +289,12 @@ struct KRow {
   float d, dmin;
 };
 
+// How ggml's AVX2 kernel of each type adds the min terms (dmin * min *
+// activation sum), which decides the float rounding: Q2_K into the 8 lanes
+// before the levels, Q4_K into 4 lanes of min pairs summed at the end, Q5_K
+// into one float per block.
+enum class KMins { None, EightLanes, FourLanes, OneFloat };
+
 // Int16 lane k of a 128-bit half, broadcast over the half (a pshufb mask).
 inline __m128i int16_lane_mask(int k) {
   return _mm_set1_epi16(static_cast<int16_t>((2 * k) | ((2 * k + 1) << 8)));
@@ -325,6 +333,7 @@ inline __m256i high_nibbles(__m256i v) {
 struct Q2_K {
   using W = block_q2_K;
   static constexpr int kOffset = 0;
+  static constexpr KMins kMins = KMins::EightLanes;
   static void unpack(const W& b, KRow& u) {
     for (int half = 0; half < 2; ++half) {
       const __m256i v = load256(b.qs + 32 * half);
@@ -342,6 +351,7 @@ struct Q2_K {
 struct Q3_K {
   using W = block_q3_K;
   static constexpr int kOffset = 4;
+  static constexpr KMins kMins = KMins::None;
   static void unpack(const W& b, KRow& u) {
     const __m256i hm = load256(b.hmask);
     for (int half = 0; half < 2; ++half) {
@@ -384,6 +394,7 @@ inline void unpack_k4_scales(const uint8_t packed[12], KRow& u, int offset) {
 struct Q4_K {
   using W = block_q4_K;
   static constexpr int kOffset = 0;
+  static constexpr KMins kMins = KMins::FourLanes;
   static void unpack(const W& b, KRow& u) {
     for (int pair = 0; pair < 4; ++pair) {
       const __m256i v = load256(b.qs + 32 * pair);
@@ -399,6 +410,7 @@ struct Q4_K {
 struct Q5_K {
   using W = block_q5_K;
   static constexpr int kOffset = 0;
+  static constexpr KMins kMins = KMins::OneFloat;
   static void unpack(const W& b, KRow& u) {
     const __m256i qh = load256(b.qh);
     for (int pair = 0; pair < 4; ++pair) {
@@ -417,6 +429,7 @@ struct Q5_K {
 struct Q6_K {
   using W = block_q6_K;
   static constexpr int kOffset = 32;
+  static constexpr KMins kMins = KMins::None;
   static void unpack(const W& b, KRow& u) {
     const __m256i m4 = _mm256_set1_epi8(0x30);
     for (int half = 0; half < 2; ++half) {
@@ -438,11 +451,20 @@ struct Q6_K {
   }
 };
 
+// The float order is ggml's AVX2 one (see ref::vec_dot_q4_K_q8_K): int32
+// lane m holds elements 4m..4m+3 of each 32-element chunk, offsets removed
+// per lane in int16 as ggml does, and gets d * lane added by FMA per block.
 template <class T, int RM, int RN>
 void k_tile(int64_t nb, const uint8_t* w, size_t w_stride, const uint8_t* act, size_t act_stride,
             float* y, int64_t y_stride) {
   using W = typename T::W;
-  float acc[RM][RN] = {};
+  __m256 acc[RM][RN];
+  __m128 acc_min[RM][RN];
+  for (int r = 0; r < RM; ++r)
+    for (int t = 0; t < RN; ++t) {
+      acc[r][t] = _mm256_setzero_ps();
+      acc_min[r][t] = _mm_setzero_ps();
+    }
   KRow u[RM];
   for (int64_t i = 0; i < nb; ++i) {
     for (int r = 0; r < RM; ++r) T::unpack(reinterpret_cast<const W*>(w + r * w_stride)[i], u[r]);
@@ -453,31 +475,50 @@ void k_tile(int64_t nb, const uint8_t* w, size_t w_stride, const uint8_t* act, s
     for (int r = 0; r < RM; ++r)
       for (int t = 0; t < RN; ++t) isum[r][t] = _mm256_setzero_si256();
     for (int c = 0; c < 8; ++c) {
-      __m256i aq[RN];
-      for (int t = 0; t < RN; ++t) aq[t] = load256(a[t]->qs + 32 * c);
+      __m256i aq[RN], off[RN];
+      for (int t = 0; t < RN; ++t) {
+        aq[t] = load256(a[t]->qs + 32 * c);
+        if constexpr (T::kOffset != 0)
+          off[t] = _mm256_maddubs_epi16(_mm256_set1_epi8(T::kOffset), aq[t]);
+      }
       for (int r = 0; r < RM; ++r) {
         const __m256i q = u[r].q[c];
-        for (int t = 0; t < RN; ++t)
-          isum[r][t] = dot_s16(isum[r][t], _mm256_maddubs_epi16(q, aq[t]), u[r].sc[c]);
+        for (int t = 0; t < RN; ++t) {
+          __m256i p = _mm256_maddubs_epi16(q, aq[t]);
+          if constexpr (T::kOffset != 0) p = _mm256_sub_epi16(p, off[t]);
+          isum[r][t] = dot_s16(isum[r][t], p, u[r].sc[c]);
+        }
       }
     }
     for (int t = 0; t < RN; ++t) {
       const __m256i bsums = load256(a[t]->bsums);
       for (int r = 0; r < RM; ++r) {
-        const __m256i coef = _mm256_madd_epi16(bsums, u[r].coef);
-        if constexpr (T::kOffset != 0) {
-          const int32_t s = hsum(_mm256_sub_epi32(isum[r][t], coef));
-          acc[r][t] += u[r].d * a[t]->d * static_cast<float>(s);
-        } else {
-          const int32_t s = hsum(isum[r][t]);
-          acc[r][t] += u[r].d * a[t]->d * static_cast<float>(s) -
-                       u[r].dmin * a[t]->d * static_cast<float>(hsum(coef));
+        if constexpr (T::kMins != KMins::None) {
+          const __m256i mins = _mm256_madd_epi16(bsums, u[r].coef);
+          const float dmin = -a[t]->d * u[r].dmin;
+          if constexpr (T::kMins == KMins::EightLanes) {
+            acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(dmin), _mm256_cvtepi32_ps(mins), acc[r][t]);
+          } else if constexpr (T::kMins == KMins::FourLanes) {
+            const __m128i pairs =
+                _mm_hadd_epi32(_mm256_castsi256_si128(mins), _mm256_extracti128_si256(mins, 1));
+            acc_min[r][t] = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(pairs), acc_min[r][t]);
+          } else {
+            acc_min[r][t] = _mm_fmadd_ss(_mm_set_ss(dmin),
+                                         _mm_set_ss(static_cast<float>(hsum(mins))), acc_min[r][t]);
+          }
         }
+        const float d = a[t]->d * u[r].d;
+        acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(isum[r][t]), acc[r][t]);
       }
     }
   }
   for (int r = 0; r < RM; ++r)
-    for (int t = 0; t < RN; ++t) y[t * y_stride + r] = acc[r][t];
+    for (int t = 0; t < RN; ++t) {
+      __m128 m = acc_min[r][t];
+      m = _mm_add_ps(m, _mm_movehl_ps(m, m));
+      m = _mm_add_ss(m, _mm_movehdup_ps(m));
+      y[t * y_stride + r] = hsum(acc[r][t]) + _mm_cvtss_f32(m);
+    }
 }
 
 template <class T>
@@ -733,31 +774,37 @@ void dequantize_f16(const void* src, float* dst, int64_t n) {
 
 // ------------------------------------------------------------- row ops
 
-// e^x for float lanes, relative error ~2 ulp: 2^n * e^r with
-// n = round(x / ln 2), |r| <= ln2 / 2, degree-6 polynomial; x clamped to the
-// finite range (below -87.3 the result is ~1e-38 rather than 0 or subnormal).
-inline __m256 exp_ps(__m256 x) {
-  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.7f));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-  // 2^n: n + 127 in the exponent field; n in [-126, 128] after the clamp, so
-  // split the scale in two factors to stay finite at the top end.
+// 2^e for integer lanes e in the normal exponent range.
+inline __m256 pow2(__m256i e) {
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(e, _mm256_set1_epi32(127)), 23));
+}
+
+// ggml's AVX-512 expf (ggml_v_expf) lane by lane, bit-identical to the
+// scalar table's ggml_expf: j = e^b by polynomial, times 2^n with one
+// rounding. 2^n may be outside the normal range (|n| <= 192), so j is first
+// scaled exactly by 2^(n - clamp(n)) and then rounded once by 2^clamp(n).
+inline __m256 ggml_exp_ps(__m256 x) {
+  const __m256 shift = _mm256_set1_ps(0x1.8p23f);
+  const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), shift);
+  const __m256 n = _mm256_sub_ps(z, shift);
+  const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f),
+                                    _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
+  const __m256 u = _mm256_mul_ps(b, b);
+  const __m256 j = _mm256_fmadd_ps(
+      _mm256_fmadd_ps(
+          _mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)), u,
+          _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f))),
+      u, _mm256_fmadd_ps(_mm256_set1_ps(0x1.ffffecp-1f), b, _mm256_set1_ps(1.0f)));
   const __m256i ni = _mm256_cvtps_epi32(n);
-  const __m256i half = _mm256_srai_epi32(ni, 1);
-  const __m256 s1 =
-      _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half, _mm256_set1_epi32(127)), 23));
-  const __m256 s2 = _mm256_castsi256_ps(
-      _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, half), _mm256_set1_epi32(127)), 23));
-  return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+  const __m256i inner =
+      _mm256_min_epi32(_mm256_max_epi32(ni, _mm256_set1_epi32(-126)), _mm256_set1_epi32(127));
+  const __m256 scaled =
+      _mm256_mul_ps(_mm256_mul_ps(j, pow2(_mm256_sub_epi32(ni, inner))), pow2(inner));
+  const __m256 abs_n = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), n);
+  const __m256 saturate = _mm256_cmp_ps(abs_n, _mm256_set1_ps(192.0f), _CMP_GT_OQ);
+  const __m256 limit = _mm256_and_ps(_mm256_cmp_ps(n, _mm256_setzero_ps(), _CMP_GT_OQ),
+                                     _mm256_set1_ps(__builtin_inff()));
+  return _mm256_blendv_ps(scaled, limit, saturate);
 }
 
 // Sum of squares of float products in double lanes, as ggml's ggml_float.
@@ -783,6 +830,9 @@ void rms_norm(const float* x, const float* weight, float* out, int64_t n, float 
   for (; i < n; ++i) out[i] = (x[i] * scale) * weight[i];
 }
 
+// As the scalar table: ggml_expf, the sum by 16-element chunks (each one's
+// _mm512_reduce_add_ps order is hsum of the sum of its two 8-lane halves)
+// added in double; the last chunk is zero-padded.
 void softmax(float* x, int64_t n, float scale) {
   const __m256 s = _mm256_set1_ps(scale);
   __m256 mv = _mm256_set1_ps(-__builtin_inff());
@@ -797,20 +847,20 @@ void softmax(float* x, int64_t n, float scale) {
     x[i] *= scale;
     if (x[i] > max) max = x[i];
   }
-  __m256d acc = _mm256_setzero_pd();
   const __m256 m = _mm256_set1_ps(max);
-  for (i = 0; i + 8 <= n; i += 8) {
-    const __m256 e = exp_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), m));
-    _mm256_storeu_ps(x + i, e);
-    acc = _mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
-    acc = _mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
-  }
-  alignas(32) double lanes[4];
-  _mm256_store_pd(lanes, acc);
-  double sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
-  for (; i < n; ++i) {
-    x[i] = __builtin_expf(x[i] - max);
-    sum += x[i];
+  double sum = 0.0;
+  for (i = 0; i < n; i += 16) {
+    alignas(32) float chunk[16] = {};
+    const int64_t count = n - i < 16 ? n - i : 16;
+    for (int64_t k = 0; k < count; ++k) chunk[k] = x[i + k];
+    const __m256 lo = ggml_exp_ps(_mm256_sub_ps(_mm256_load_ps(chunk), m));
+    const __m256 hi = ggml_exp_ps(_mm256_sub_ps(_mm256_load_ps(chunk + 8), m));
+    _mm256_store_ps(chunk, lo);
+    _mm256_store_ps(chunk + 8, hi);
+    // Lanes past n hold exp(0 - max) from the zero fill: clear them.
+    for (int64_t k = count; k < 16; ++k) chunk[k] = 0.0f;
+    for (int64_t k = 0; k < count; ++k) x[i + k] = chunk[k];
+    sum += hsum(_mm256_add_ps(_mm256_load_ps(chunk), _mm256_load_ps(chunk + 8)));
   }
   const float inv = static_cast<float>(1.0 / sum);
   const __m256 iv = _mm256_set1_ps(inv);
@@ -819,12 +869,14 @@ void softmax(float* x, int64_t n, float scale) {
   for (; i < n; ++i) x[i] *= inv;
 }
 
+// As the scalar table: ggml_expf on 16-element chunks, libm on the rest.
 void swiglu(float* gate, const float* up, int64_t n) {
   const __m256 one = _mm256_set1_ps(1.0f);
+  const int64_t vec_end = n - n % 16;
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
+  for (; i < vec_end; i += 8) {
     const __m256 g = _mm256_loadu_ps(gate + i);
-    const __m256 e = exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), g));
+    const __m256 e = ggml_exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), g));
     const __m256 silu = _mm256_div_ps(g, _mm256_add_ps(one, e));
     _mm256_storeu_ps(gate + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
   }
