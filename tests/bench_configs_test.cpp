@@ -40,3 +40,18 @@ TEST(BenchConfigs, BudgetSweepCoversModesAndBudgets) {
   EXPECT_EQ(runs[0].budget.resolve(637000000), 159250000u);  // 25% of a 637 MB file
   EXPECT_EQ(runs[0].model.label(), "tinyllama-1.1b-Q4_0");
 }
+
+TEST(BenchConfigs, StreamTargetsMeasuresUntracedAndTracesSeparately) {
+  const ExperimentConfig config = load_experiment_config(config_path("stream-targets.json"));
+  const std::vector<RunSpec> runs = expand_runs(config);
+  // measured: 2 modes × (1 warm-up + 5); traced: 2 modes × 1.
+  ASSERT_EQ(runs.size(), 2u * 6u + 2u);
+  size_t traced = 0;
+  for (const RunSpec& run : runs) {
+    EXPECT_TRUE(run.profile_ops);
+    EXPECT_EQ(run.trace, run.variant == "traced");
+    EXPECT_EQ(run.budget.text, "50%");
+    traced += run.trace;
+  }
+  EXPECT_EQ(traced, 2u);
+}
