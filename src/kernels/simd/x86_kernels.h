@@ -249,6 +249,7 @@ void legacy_tile(int64_t nb, const uint8_t* w, size_t w_stride, const uint8_t* a
 template <class T>
 struct Legacy {
   static constexpr int kBlock = 32;
+  static constexpr bool kOneRowMatVec = false;
   template <int RM, int RN>
   static void tile(int64_t cols, const uint8_t* w, size_t w_stride, const uint8_t* act,
                    size_t act_stride, float* y, int64_t y_stride) {
@@ -523,6 +524,9 @@ void k_tile(int64_t nb, const uint8_t* w, size_t w_stride, const uint8_t* act, s
 
 template <class T>
 struct KQuant {
+  // A row tile's unpacked super-blocks (KRow) do not fit in registers: with
+  // one token to share them with, one row at a time is ~1.5-2x faster.
+  static constexpr bool kOneRowMatVec = true;
   template <int RM, int RN>
   static void tile(int64_t cols, const uint8_t* w, size_t w_stride, const uint8_t* act,
                    size_t act_stride, float* y, int64_t y_stride) {
@@ -611,6 +615,7 @@ void float_tile(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* act
 
 template <class F>
 struct FloatRow {
+  static constexpr bool kOneRowMatVec = false;
   template <int RM, int RN>
   static void tile(int64_t cols, const uint8_t* w, size_t w_stride, const uint8_t* act,
                    size_t act_stride, float* y, int64_t y_stride) {
@@ -645,8 +650,10 @@ template <class K>
 void gemm(int64_t cols, int64_t n_rows, int64_t n_tokens, const uint8_t* w, size_t w_stride,
           const uint8_t* act, size_t act_stride, float* y, int64_t y_stride) {
   int64_t r = 0;
-  for (; r + kRm <= n_rows; r += kRm)
-    gemm_rows<K, kRm>(cols, n_tokens, w + r * w_stride, w_stride, act, act_stride, y + r, y_stride);
+  if (n_tokens > 1 || !K::kOneRowMatVec)
+    for (; r + kRm <= n_rows; r += kRm)
+      gemm_rows<K, kRm>(cols, n_tokens, w + r * w_stride, w_stride, act, act_stride, y + r,
+                        y_stride);
   for (; r < n_rows; ++r)
     gemm_rows<K, 1>(cols, n_tokens, w + r * w_stride, w_stride, act, act_stride, y + r, y_stride);
 }
