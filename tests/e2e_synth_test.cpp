@@ -16,13 +16,41 @@ struct SynthCase {
 
 std::vector<SynthCase> synth_cases() {
   std::vector<SynthCase> cases;
-  for (const char* ref : {"tiny-llama.ref.json", "tiny-llama-extra.ref.json", "tiny-qwen2.ref.json"}) {
+  for (const char* ref :
+       {"tiny-llama.ref.json", "tiny-llama-extra.ref.json", "tiny-qwen2.ref.json"}) {
     const nlohmann::json j = load_json(fixture(std::string("synth/") + ref));
     for (const auto& [family, fam] : j.at("families").items())
       for (const auto& [file, entry] : fam.at("files").items())
         if (entry.contains("runs")) cases.push_back({ref, file});
   }
   return cases;
+}
+
+// Runs where the 95% criterion cannot hold, and where they first differ.
+// Every other run must meet it. The engine reproduces the float order of
+// llama.cpp's x86 kernels (34 of the 42 runs agree within 2e-4 everywhere), but
+// the reference build repacks Q4_0 weights into 8x8 interleaved blocks
+// (GGML_CPU_AARCH64=ON) whose matrix kernels round in another order. Such a
+// difference flips an activation rounding and cascades: llama.cpp's own build
+// without repacking (the fixtures' crosscheck_build_mmap) differs from the
+// reference the same way (last-prompt logits 1e-5 apart, greedy ids 18/32 on
+// "1 2 3 4 5", as here), and the fixtures' numpy re-implementation shows the
+// same 0.09 cascade on "Once upon a time". Measured here: 28/36 positions
+// within 0.05 (worst 0.092) and 18/42 (worst 0.146).
+struct KnownCascade {
+  const char* file;
+  const char* prompt;
+  size_t first_off;  // positions before this one are within 0.05
+};
+constexpr KnownCascade kKnownCascades[] = {
+    {"tiny-llama-Q4_0.gguf", "Once upon a time", 24},
+    {"tiny-llama-Q4_0.gguf", "1 2 3 4 5", 12},
+};
+
+const KnownCascade* known_cascade(const std::string& file, const std::string& prompt) {
+  for (const KnownCascade& k : kKnownCascades)
+    if (file == k.file && prompt == k.prompt) return &k;
+  return nullptr;
 }
 
 class SynthFixture : public ::testing::TestWithParam<SynthCase> {};
@@ -49,8 +77,9 @@ TEST_P(SynthFixture, MatchesLlamaCpp) {
     // Tokenizer: the same prompt ids as llama.cpp.
     {
       const Model model(path);
-      EXPECT_EQ(Tokenizer::from_gguf(model.file())->encode(run.at("prompt").get<std::string>(), true),
-                prompt);
+      EXPECT_EQ(
+          Tokenizer::from_gguf(model.file())->encode(run.at("prompt").get<std::string>(), true),
+          prompt);
     }
 
     // Teacher-forced logits at every prompt position and generation step.
@@ -64,23 +93,26 @@ TEST_P(SynthFixture, MatchesLlamaCpp) {
     for (size_t s = 1; s < gtopk.size(); ++s)
       diffs.push_back(max_topk_diff(gtopk[s], logits[prompt.size() - 1 + s]));
     const int positions = static_cast<int>(diffs.size());
-    const int within_tight = static_cast<int>(std::count_if(diffs.begin(), diffs.end(),
-                                                            [&](double d) { return d <= tight; }));
+    const int within_tight = static_cast<int>(
+        std::count_if(diffs.begin(), diffs.end(), [&](double d) { return d <= tight; }));
     const double worst = *std::max_element(diffs.begin(), diffs.end());
-    const size_t first_off = std::find_if(diffs.begin(), diffs.end(), [&](double d) { return d > tight; }) - diffs.begin();
+    const size_t first_off =
+        std::find_if(diffs.begin(), diffs.end(), [&](double d) { return d > tight; }) -
+        diffs.begin();
     EXPECT_LE(worst, loose);
-    // The 95% criterion holds except where an activation rounding flip (a
-    // value at a Q8 rounding boundary, decided by float summation order)
-    // cascades to later positions; the fixtures' own numpy re-implementation of
-    // llama.cpp's arithmetic shows such cascades on the same files. Then the
-    // positions before the flip must still agree, and it must not be the first.
-    if (within_tight < 0.95 * positions) EXPECT_GE(first_off, 1u) << "differs from the first position on";
+    if (const KnownCascade* known = known_cascade(c.file, run.at("prompt").get<std::string>())) {
+      EXPECT_GE(first_off, known->first_off) << "differs earlier than the known cascade";
+    } else {
+      EXPECT_GE(within_tight, 0.95 * positions) << "fewer than 95% of positions within " << tight;
+    }
     // All logits at the last prompt position.
-    const auto ref_last = decode_base64_floats(run.at("last_prompt_logits").at("data").get<std::string>());
+    const auto ref_last =
+        decode_base64_floats(run.at("last_prompt_logits").at("data").get<std::string>());
     ASSERT_EQ(ref_last.size(), logits[prompt.size() - 1].size());
     double last_worst = 0;
     for (size_t i = 0; i < ref_last.size(); ++i)
-      last_worst = std::max(last_worst, std::abs(double(ref_last[i]) - logits[prompt.size() - 1][i]));
+      last_worst =
+          std::max(last_worst, std::abs(double(ref_last[i]) - logits[prompt.size() - 1][i]));
     EXPECT_LE(last_worst, loose);
 
     // Free-running greedy ids equal the reference up to the first step whose
@@ -93,13 +125,15 @@ TEST_P(SynthFixture, MatchesLlamaCpp) {
       if (row[0][1].get<double>() - row[1][1].get<double>() < 0.5) break;
       ++robust;
     }
-    for (size_t s = 0; s < robust; ++s) ASSERT_EQ(ours.generated_ids[s], ref_gen[s]) << "step " << s;
+    for (size_t s = 0; s < robust; ++s)
+      ASSERT_EQ(ours.generated_ids[s], ref_gen[s]) << "step " << s;
     size_t common = 0;
     while (common < ref_gen.size() && ours.generated_ids[common] == ref_gen[common]) ++common;
-    std::printf("[ synth ] %-26s %-26s worst %.4f, %d/%d within %.2f (first beyond at %zu), "
-                "greedy %zu/%zu (robust %zu)\n",
-                c.file.c_str(), run.at("prompt").get<std::string>().c_str(), worst, within_tight,
-                positions, tight, first_off, common, ref_gen.size(), robust);
+    std::printf(
+        "[ synth ] %-26s %-26s worst %.4f, %d/%d within %.2f (first beyond at %zu), "
+        "greedy %zu/%zu (robust %zu)\n",
+        c.file.c_str(), run.at("prompt").get<std::string>().c_str(), worst, within_tight, positions,
+        tight, first_off, common, ref_gen.size(), robust);
   }
 }
 
