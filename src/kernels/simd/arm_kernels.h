@@ -1,19 +1,19 @@
 // aarch64 kernels, one source for both ARM tables. Included once by each
 // src/kernels/simd/arm_<isa>.cpp, which first defines:
-//   FLASHSLIM_DOTPROD   0 (NEON: smull + sadalp) or 1 (sdot, armv8.2-a+dotprod)
+//   FLASHSLIM_DOTPROD   0 (NEON: smull, pairwise adds) or 1 (sdot, armv8.2-a+dotprod)
 //   FLASHSLIM_ISA_NS    the namespace of this copy, e.g. neon
 //
-// The integer dot products equal the scalar reference's bit for bit: each
-// block's integer sum is exact in any order, and the float steps that follow
-// are the reference's own expressions in its order (src/tensor/quants_*.cpp),
-// written as scalar code so that the compiler treats them alike. The K-quants
-// keep the reference's 8 integer lanes (element index mod 8), which smull
-// gives directly; sdot would mix lanes, so they use smull in both tables.
+// The integer dot products equal the scalar reference's bit for bit: the
+// reference keeps ggml's x86 float order (tensor/x86_float_order.h: int32 lane
+// m sums elements 4m..4m+3 of each 32-element chunk, lanes scaled into 8
+// float lanes by FMA, summed as hsum_float_8), and these kernels build the
+// same int32 lanes (sdot, or smull and two pairwise adds) and the same FMAs.
 //
 // Float rows (F32, F16, BF16), dequantizers, activation quantizers and row
 // operations are the scalar table's.
 #include <arm_neon.h>
 
+#include <cmath>
 #include <cstdint>
 
 #include "kernels/kernel_table.h"
@@ -21,6 +21,7 @@
 #include "tensor/block_formats.h"
 #include "tensor/fp16.h"
 #include "tensor/k_quant_helpers.h"
+#include "tensor/x86_float_order.h"
 
 #if FLASHSLIM_DOTPROD
 #pragma GCC push_options
@@ -33,16 +34,33 @@ namespace {
 // Activation rows (tokens) that share one unpacked weight block.
 constexpr int kTokens = 4;
 
-// acc + sums of int8 products, 4 adjacent products per int32 lane (sdot) or 2
-// pairwise sums of int16 products per lane (|product| <= 2^14 fits int16).
-inline int32x4_t dot16(int32x4_t acc, int8x16_t w, int8x16_t a) {
+// Lane m = sum of the int8 products of elements 4m..4m+3 (16 elements). The
+// int16 products (|product| <= 2^14) of plain NEON are added pairwise twice.
+inline int32x4_t sum4(int8x16_t w, const int8_t* a) {
+  const int8x16_t av = vld1q_s8(a);
 #if FLASHSLIM_DOTPROD
-  return vdotq_s32(acc, w, a);
+  return vdotq_s32(vdupq_n_s32(0), w, av);
 #else
-  acc = vpadalq_s16(acc, vmull_s8(vget_low_s8(w), vget_low_s8(a)));
-  return vpadalq_s16(acc, vmull_high_s8(w, a));
+  const int32x4_t pairs_lo = vpaddlq_s16(vmull_s8(vget_low_s8(w), vget_low_s8(av)));
+  const int32x4_t pairs_hi = vpaddlq_s16(vmull_high_s8(w, av));
+  return vpaddq_s32(pairs_lo, pairs_hi);
 #endif
 }
+
+// The reference's 8 float lanes: lane m = fma(d, int lane m, lane m).
+struct FloatLanes {
+  float32x4_t lo = vdupq_n_f32(0.0f), hi = vdupq_n_f32(0.0f);
+  void fma(float d, int32x4_t lanes_lo, int32x4_t lanes_hi) {
+    lo = vfmaq_n_f32(lo, vcvtq_f32_s32(lanes_lo), d);
+    hi = vfmaq_n_f32(hi, vcvtq_f32_s32(lanes_hi), d);
+  }
+  float hsum() const {
+    float v[8];
+    vst1q_f32(v, lo);
+    vst1q_f32(v + 4, hi);
+    return ref::hsum_lanes(v);
+  }
+};
 
 inline int8x16_t low_nibbles(uint8x16_t v) {
   return vreinterpretq_s8_u8(vandq_u8(v, vdupq_n_u8(0x0F)));
@@ -63,11 +81,12 @@ inline int8x16_t bit_to(uint8x16_t bytes, int shift, uint8_t value) {
 }
 
 // --------------------------------------------- 32-element block types (Q4_0 ...)
-// Each type: W (weight block), A (activation block), levels() = the signed
-// int8 levels of elements 0..15 and 16..31 exactly as the reference computes
-// them, add() = the reference's float step for one block.
+// Each type: W (weight block), A (activation block), levels() = the int8
+// levels of elements 0..15 and 16..31 as the reference computes them, kMin
+// (Q4_1/Q5_1: m_w * s_a added to one float per block with one rounding).
 
 struct Q4_0 {
+  static constexpr bool kMin = false;  // m_w * s_a per block
   using W = block_q4_0;
   using A = block_q8_0;
   static void levels(const W& b, int8x16_t& lo, int8x16_t& hi) {
@@ -75,12 +94,10 @@ struct Q4_0 {
     lo = vsubq_s8(low_nibbles(q), vdupq_n_s8(8));
     hi = vsubq_s8(high_nibbles(q), vdupq_n_s8(8));
   }
-  static float add(float sum, int sumi, const W& x, const A& y) {
-    return sum + static_cast<float>(sumi) * fp16_to_fp32(x.d) * fp16_to_fp32(y.d);
-  }
 };
 
 struct Q4_1 {
+  static constexpr bool kMin = true;  // m_w * s_a per block
   using W = block_q4_1;
   using A = block_q8_1;
   static void levels(const W& b, int8x16_t& lo, int8x16_t& hi) {
@@ -88,13 +105,10 @@ struct Q4_1 {
     lo = low_nibbles(q);
     hi = high_nibbles(q);
   }
-  static float add(float sum, int sumi, const W& x, const A& y) {
-    return sum + ((fp16_to_fp32(x.d) * fp16_to_fp32(y.d)) * static_cast<float>(sumi) +
-                  fp16_to_fp32(x.m) * fp16_to_fp32(y.s));
-  }
 };
 
 struct Q5_0 {
+  static constexpr bool kMin = false;  // m_w * s_a per block
   using W = block_q5_0;
   using A = block_q8_0;
   static void levels(const W& b, int8x16_t& lo, int8x16_t& hi) {
@@ -102,12 +116,10 @@ struct Q5_0 {
     lo = vsubq_s8(vorrq_s8(low_nibbles(q), bits_to_0x10_bytes(b.qh)), vdupq_n_s8(16));
     hi = vsubq_s8(vorrq_s8(high_nibbles(q), bits_to_0x10_bytes(b.qh + 2)), vdupq_n_s8(16));
   }
-  static float add(float sum, int sumi, const W& x, const A& y) {
-    return sum + (fp16_to_fp32(x.d) * fp16_to_fp32(y.d)) * static_cast<float>(sumi);
-  }
 };
 
 struct Q5_1 {
+  static constexpr bool kMin = true;  // m_w * s_a per block
   using W = block_q5_1;
   using A = block_q8_1;
   static void levels(const W& b, int8x16_t& lo, int8x16_t& hi) {
@@ -115,40 +127,37 @@ struct Q5_1 {
     lo = vorrq_s8(low_nibbles(q), bits_to_0x10_bytes(b.qh));
     hi = vorrq_s8(high_nibbles(q), bits_to_0x10_bytes(b.qh + 2));
   }
-  static float add(float sum, int sumi, const W& x, const A& y) {
-    return sum + ((fp16_to_fp32(x.d) * fp16_to_fp32(y.d)) * static_cast<float>(sumi) +
-                  fp16_to_fp32(x.m) * fp16_to_fp32(y.s));
-  }
 };
 
 struct Q8_0 {
+  static constexpr bool kMin = false;  // m_w * s_a per block
   using W = block_q8_0;
   using A = block_q8_0;
   static void levels(const W& b, int8x16_t& lo, int8x16_t& hi) {
     lo = vld1q_s8(b.qs);
     hi = vld1q_s8(b.qs + 16);
   }
-  static float add(float sum, int sumi, const W& x, const A& y) {
-    return sum + static_cast<float>(sumi) * (fp16_to_fp32(x.d) * fp16_to_fp32(y.d));
-  }
 };
 
-// One weight row × n_tokens (<= kTokens) activation rows over nb blocks.
+// One weight row × n_tokens (<= kTokens) activation rows over nb blocks
+// (ref::dot_blocks in quants_legacy.cpp).
 template <class T>
 void legacy_row(int64_t nb, const uint8_t* w, const uint8_t* act, size_t act_stride, int n_tokens,
                 float* y, int64_t y_stride) {
   const auto* x = reinterpret_cast<const typename T::W*>(w);
-  float sum[kTokens] = {};
+  FloatLanes acc[kTokens];
+  float mins[kTokens] = {};
   for (int64_t i = 0; i < nb; ++i) {
     int8x16_t lo, hi;
     T::levels(x[i], lo, hi);
+    const float dw = fp16_to_fp32(x[i].d);
     for (int t = 0; t < n_tokens; ++t) {
       const auto& a = reinterpret_cast<const typename T::A*>(act + t * act_stride)[i];
-      const int32x4_t s = dot16(dot16(vdupq_n_s32(0), lo, vld1q_s8(a.qs)), hi, vld1q_s8(a.qs + 16));
-      sum[t] = T::add(sum[t], vaddvq_s32(s), x[i], a);
+      acc[t].fma(dw * fp16_to_fp32(a.d), sum4(lo, a.qs), sum4(hi, a.qs + 16));
+      if constexpr (T::kMin) mins[t] = std::fma(fp16_to_fp32(x[i].m), fp16_to_fp32(a.s), mins[t]);
     }
   }
-  for (int t = 0; t < n_tokens; ++t) y[t * y_stride] = sum[t];
+  for (int t = 0; t < n_tokens; ++t) y[t * y_stride] = acc[t].hsum() + mins[t];
 }
 
 template <class T>
@@ -169,44 +178,32 @@ struct KBlock {
   int16_t min[8];
 };
 
-// The reference's accumulator: 8 float lanes (+ a float sum of min terms),
-// added as sum + lanes[0] + ... + lanes[7] at the end.
+// The reference's accumulators (quants_k.cpp): 8 float lanes, and for
+// Q4_K/Q5_K 4 float lanes of min terms added as (m0 + m2) + (m1 + m3).
 struct KAcc {
-  float lanes[8] = {};
-  float sum = 0.0f;
-  float total() const {
-    float t = sum;
-    for (int l = 0; l < 8; ++l) t += lanes[l];
-    return t;
-  }
+  FloatLanes lanes;
+  float mins[4] = {};
 };
 
-// isums[l] = sum over elements e = l (mod 8) of scale * level * activation.
-// Per 16 elements the two int16 products of a lane fit int16 (|level| <= 32).
-// (Q2_K's reference sums per 16 elements first; integer sums are exact in
-// any order, so these lanes serve it too.)
-inline void lane_sums(const KBlock& u, const int8_t* a, int32_t isums[8]) {
-  int32x4_t lo = vdupq_n_s32(0), hi = vdupq_n_s32(0);
-  for (int g = 0; g < 16; ++g) {
-    const int8x16_t av = vld1q_s8(a + 16 * g);
-    const int16x8_t p =
-        vaddq_s16(vmull_s8(vget_low_s8(u.q[g]), vget_low_s8(av)), vmull_high_s8(u.q[g], av));
-    lo = vmlal_n_s16(lo, vget_low_s16(p), u.scale[g]);
-    hi = vmlal_high_n_s16(hi, p, u.scale[g]);
+// Int32 lane m (0..7) = over the eight 32-element chunks, the scale of the
+// element's 16-element group times the sum of elements 4m..4m+3 of the chunk
+// (ref lane_sums): groups 2c and 2c+1 give lanes 0..3 and 4..7.
+inline void lane_sums(const KBlock& u, const int8_t* a, int32x4_t& lo, int32x4_t& hi) {
+  lo = hi = vdupq_n_s32(0);
+  for (int c = 0; c < 8; ++c) {
+    lo = vmlaq_n_s32(lo, sum4(u.q[2 * c], a + 32 * c), u.scale[2 * c]);
+    hi = vmlaq_n_s32(hi, sum4(u.q[2 * c + 1], a + 32 * c + 16), u.scale[2 * c + 1]);
   }
-  vst1q_s32(isums, lo);
-  vst1q_s32(isums + 4, hi);
 }
 
-// Q3_K and Q6_K: signed scales per 16 elements, no mins; the float step of
-// ref::vec_dot_q3_K_q8_K / vec_dot_q6_K_q8_K.
+// Q3_K and Q6_K: signed scales per 16 elements, no mins.
 template <class Block>
 struct ScaleOnlyK {
   using W = Block;
-  static void add(KAcc& acc, const int32_t isums[8], const KBlock&, const W& x,
+  static constexpr bool kMins = false;
+  static void add(KAcc& acc, int32x4_t lo, int32x4_t hi, const KBlock&, const W& x,
                   const block_q8_K& y) {
-    const float d = fp16_to_fp32(x.d) * y.d;
-    for (int l = 0; l < 8; ++l) acc.lanes[l] += d * static_cast<float>(isums[l]);
+    acc.lanes.fma(y.d * fp16_to_fp32(x.d), lo, hi);
   }
 };
 
@@ -229,16 +226,16 @@ struct Q2_K {
     unpack_crumbs(b.qs, u);
     for (int g = 0; g < 16; ++g) u.scale[g] = b.scales[g] & 0xF;
   }
-  // ref::vec_dot_q2_K_q8_K: one float step per super-block on the total.
-  static void add(KAcc& acc, const int32_t isums[8], const KBlock&, const W& x,
+  static constexpr bool kMins = false;
+  // The mins enter the lanes first, lane m holding groups 2m and 2m+1.
+  static void add(KAcc& acc, int32x4_t lo, int32x4_t hi, const KBlock&, const W& x,
                   const block_q8_K& y) {
-    int summs = 0;
-    for (int j = 0; j < 16; ++j) summs += y.bsums[j] * (x.scales[j] >> 4);
-    const float dall = y.d * fp16_to_fp32(x.d);
-    const float dmin = y.d * fp16_to_fp32(x.dmin);
-    int isum = 0;
-    for (int l = 0; l < 8; ++l) isum += isums[l];
-    acc.sum += dall * static_cast<float>(isum) - dmin * static_cast<float>(summs);
+    int32_t mins[8];
+    for (int m = 0; m < 8; ++m)
+      mins[m] =
+          (x.scales[2 * m] >> 4) * y.bsums[2 * m] + (x.scales[2 * m + 1] >> 4) * y.bsums[2 * m + 1];
+    acc.lanes.fma(-y.d * fp16_to_fp32(x.dmin), vld1q_s32(mins), vld1q_s32(mins + 4));
+    acc.lanes.fma(y.d * fp16_to_fp32(x.d), lo, hi);
   }
 };
 
@@ -259,11 +256,12 @@ struct Q3_K : ScaleOnlyK<block_q3_K> {
   }
 };
 
-// Q4_K and Q5_K: 6-bit scales and mins per 32 elements; the float step of
-// ref::vec_dot_scale_min_q8_K.
-template <class Block>
+// Q4_K and Q5_K: 6-bit scales and mins per 32 elements. ggml adds Q4_K's
+// mins in 4 float lanes (pairs of sub-blocks), Q5_K's as one float.
+template <class Block, bool kFourMinLanes>
 struct ScaleMinK {
   using W = Block;
+  static constexpr bool kMins = true;
   // Per 64-element pair, 32 bytes of qs: low nibbles are elements 0..31,
   // high nibbles 32..63.
   static void unpack_nibbles_and_scales(const W& b, KBlock& u) {
@@ -280,22 +278,31 @@ struct ScaleMinK {
       u.min[sb] = sm.min;
     }
   }
-  static void add(KAcc& acc, const int32_t isums[8], const KBlock& u, const W& x,
+  static void add(KAcc& acc, int32x4_t lo, int32x4_t hi, const KBlock& u, const W& x,
                   const block_q8_K& y) {
-    int summs = 0;
-    for (int sb = 0; sb < 8; ++sb) summs += (y.bsums[2 * sb] + y.bsums[2 * sb + 1]) * u.min[sb];
-    const float d = fp16_to_fp32(x.d) * y.d;
-    for (int l = 0; l < 8; ++l) acc.lanes[l] += d * static_cast<float>(isums[l]);
-    const float dmin = fp16_to_fp32(x.dmin) * y.d;
-    acc.sum -= dmin * static_cast<float>(summs);
+    int32_t mins[4];
+    for (int k = 0; k < 4; ++k) {
+      mins[k] = 0;
+      for (int sb = 2 * k; sb < 2 * k + 2; ++sb)
+        mins[k] += u.min[sb] * (y.bsums[2 * sb] + y.bsums[2 * sb + 1]);
+    }
+    const float dmin = -y.d * fp16_to_fp32(x.dmin);
+    if constexpr (kFourMinLanes) {
+      for (int k = 0; k < 4; ++k)
+        acc.mins[k] = std::fma(dmin, static_cast<float>(mins[k]), acc.mins[k]);
+    } else {
+      acc.mins[0] =
+          std::fma(dmin, static_cast<float>(mins[0] + mins[1] + mins[2] + mins[3]), acc.mins[0]);
+    }
+    acc.lanes.fma(y.d * fp16_to_fp32(x.d), lo, hi);
   }
 };
 
-struct Q4_K : ScaleMinK<block_q4_K> {
+struct Q4_K : ScaleMinK<block_q4_K, true> {
   static void unpack(const W& b, KBlock& u) { unpack_nibbles_and_scales(b, u); }
 };
 
-struct Q5_K : ScaleMinK<block_q5_K> {
+struct Q5_K : ScaleMinK<block_q5_K, false> {
   // Nibbles as Q4_K; bit 2*pair of qh[l] adds 16 to the low-nibble element,
   // bit 2*pair+1 to the high-nibble one.
   static void unpack(const W& b, KBlock& u) {
@@ -342,12 +349,16 @@ struct KQuant {
       T::unpack(x[i], u);
       for (int t = 0; t < n_tokens; ++t) {
         const block_q8_K& a = reinterpret_cast<const block_q8_K*>(act + t * act_stride)[i];
-        int32_t isums[8];
-        lane_sums(u, a.qs, isums);
-        T::add(acc[t], isums, u, x[i], a);
+        int32x4_t lo, hi;
+        lane_sums(u, a.qs, lo, hi);
+        T::add(acc[t], lo, hi, u, x[i], a);
       }
     }
-    for (int t = 0; t < n_tokens; ++t) y[t * y_stride] = acc[t].total();
+    for (int t = 0; t < n_tokens; ++t) {
+      const float* m = acc[t].mins;
+      y[t * y_stride] =
+          T::kMins ? acc[t].lanes.hsum() + ((m[0] + m[2]) + (m[1] + m[3])) : acc[t].lanes.hsum();
+    }
   }
 };
 
