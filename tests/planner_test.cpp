@@ -139,6 +139,23 @@ TEST(PlannerResidency, FlexibleKeepsItsFirstClassBeforeTheOther) {
     if (matrices[i].attention) EXPECT_EQ(ffn.rows_kept[i], 0) << matrices[i].info->name;
 }
 
+TEST(PlannerProfile, ReadSettingPrefersMoreInFlightAmongNearEqualPoints) {
+  Profile p;
+  p.storage.curve = {{256 << 10, 2, 1.00}, {2 << 20, 1, 1.00}, {1 << 20, 8, 0.95}};
+  // 1 MiB x 8 is within 10% of the best and keeps the most bytes in flight.
+  BandwidthPoint chosen = p.best_read(4 << 20);
+  EXPECT_EQ(chosen.read_bytes, 1u << 20);
+  EXPECT_EQ(chosen.queue_depth, 8u);
+  // Reads may not exceed the chunk: 1 MiB and 2 MiB points are out.
+  chosen = p.best_read(512 << 10);
+  EXPECT_EQ(chosen.read_bytes, 256u << 10);
+  // A point clearly slower than the best is not taken for its depth.
+  p.storage.curve[2].gb_per_s = 0.5;
+  chosen = p.best_read(4 << 20);
+  EXPECT_EQ(chosen.read_bytes, 2u << 20);
+  EXPECT_DOUBLE_EQ(chosen.gb_per_s, 1.0);
+}
+
 TEST(PlannerSimulator, KnownAnswers) {
   // Two chunks of 10 ms reads, four 1 ms steps: disk bound at 20 ms per pass.
   std::vector<Chunk> chunks(2);

@@ -55,9 +55,11 @@ struct Profile {
   nlohmann::json machine;           // bench::Provenance fields
   bool quick = false;               // the short calibration `plan` runs without --profile
 
-  // Best bandwidth over the curve's points with read size <= `read_bytes`
-  // (the smallest point if none), each point's bandwidth the median of its
-  // neighbours (sizes and depths within 2x); Error if the curve is empty.
+  // The read setting to plan with among the curve's points with read size <=
+  // `read_bytes` (the smallest point if none): of the points within 10% of
+  // the best bandwidth, the one with the most bytes in flight. Each point's
+  // bandwidth is the median of its neighbours (sizes and depths within 2x).
+  // Error if the curve is empty.
   BandwidthPoint best_read(uint64_t read_bytes) const;
   // The prefill timing whose batch is closest to `batch` (log scale).
   const PassTiming& prefill_for(int32_t batch) const;
