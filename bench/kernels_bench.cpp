@@ -3,7 +3,9 @@
 // consumed (bytes_per_second), plus activation quantization and row ops.
 // Gemm runs on 1 thread, and for the best table also on 2 threads (rows split
 // in chunks claimed by the pool's threads, as kernels/matmul.cpp does); the
-// weight matrix (2048 x 4096) exceeds L2, as in decode.
+// weight matrix (2048 x 4096) exceeds L2, as in decode. gemm_dram rotates over
+// copies of the matrix totalling more than L3, so decode's weights come from
+// DRAM as they do for a whole model.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -54,27 +56,49 @@ Problem make_problem(const KernelTable& k, GgmlType type, int64_t n_tokens) {
   return p;
 }
 
+// y = w * act for all of p's tokens, rows split as kernels/matmul.cpp does.
+void run_gemm(ThreadPool& pool, GemmFn gemm, const uint8_t* w, Problem& p, int64_t n_tokens) {
+  constexpr int64_t kChunk = 64;  // rows per claim
+  std::atomic<int64_t> next{0};
+  pool.parallel_for(pool.size(), [&](int, int64_t, int64_t) {
+    for (int64_t r0 = next.fetch_add(kChunk); r0 < kRows; r0 = next.fetch_add(kChunk))
+      gemm(kCols, std::min(kChunk, kRows - r0), n_tokens, w + r0 * p.w_row, p.w_row, p.act.data(),
+           p.act_row, p.y.data() + r0, kRows);
+  });
+  benchmark::DoNotOptimize(p.y.data());
+}
+
 void BM_Gemm(benchmark::State& state, KernelIsa isa, GgmlType type, int n_threads) {
   const KernelTable* k = kernel_table(isa);  // registered only where available
   const int64_t n_tokens = state.range(0);
   Problem p = make_problem(*k, type, n_tokens);
-  const GemmFn gemm = k->of(type).gemm;
   ThreadPool pool(n_threads);
-  constexpr int64_t kChunk = 64;  // rows per claim
-  for (auto _ : state) {
-    std::atomic<int64_t> next{0};
-    pool.parallel_for(pool.size(), [&](int, int64_t, int64_t) {
-      for (int64_t r0 = next.fetch_add(kChunk); r0 < kRows; r0 = next.fetch_add(kChunk))
-        gemm(kCols, std::min(kChunk, kRows - r0), n_tokens, p.w.data() + r0 * p.w_row, p.w_row,
-             p.act.data(), p.act_row, p.y.data() + r0, kRows);
-    });
-    benchmark::DoNotOptimize(p.y.data());
-  }
+  for (auto _ : state) run_gemm(pool, k->of(type).gemm, p.w.data(), p, n_tokens);
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
                           static_cast<int64_t>(p.w.size()));
   state.counters["MAC/s"] =
       benchmark::Counter(static_cast<double>(state.iterations()) * kRows * kCols * n_tokens,
                          benchmark::Counter::kIsRate);
+}
+
+// Decode (one token) over copies of the matrix totalling >= 384 MiB, used in
+// turn, so no copy is still in L3 (32-105 MiB on our machines) when it comes round again.
+void BM_GemmDram(benchmark::State& state, KernelIsa isa, GgmlType type, int n_threads) {
+  const KernelTable* k = kernel_table(isa);  // registered only where available
+  Problem p = make_problem(*k, type, 1);
+  constexpr size_t kTotalBytes = size_t{384} << 20;
+  const size_t n_copies = (kTotalBytes + p.w.size() - 1) / p.w.size();
+  std::vector<uint8_t> copies(n_copies * p.w.size());
+  for (size_t c = 0; c < n_copies; ++c)
+    std::copy(p.w.begin(), p.w.end(), copies.begin() + static_cast<std::ptrdiff_t>(c * p.w.size()));
+  ThreadPool pool(n_threads);
+  size_t c = 0;
+  for (auto _ : state) {
+    run_gemm(pool, k->of(type).gemm, copies.data() + c * p.w.size(), p, 1);
+    c = (c + 1) % n_copies;
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(p.w.size()));
 }
 
 void BM_QuantizeActivation(benchmark::State& state, KernelIsa isa, GgmlType act_type) {
@@ -119,6 +143,13 @@ int register_all() {
         // 1 token = decode's matrix-vector; 16 = a prefill tile.
         b->Arg(1)->Arg(16)->Unit(benchmark::kMillisecond)->UseRealTime();
         if (isa == KernelIsa::Scalar) b->Iterations(1);
+        if (isa == best_kernel_isa())
+          benchmark::RegisterBenchmark(("gemm_dram/" + name + "/" + std::string(type_name(type)) +
+                                        "/threads:" + std::to_string(threads))
+                                           .c_str(),
+                                       BM_GemmDram, isa, type, threads)
+              ->Unit(benchmark::kMillisecond)
+              ->UseRealTime();
       }
     for (GgmlType act : {GgmlType::Q8_0, GgmlType::Q8_K, GgmlType::F16})
       benchmark::RegisterBenchmark(("quantize/" + name + "/" + std::string(type_name(act))).c_str(),
