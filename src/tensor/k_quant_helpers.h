@@ -12,6 +12,10 @@ inline int nearest_int(float x) {
   return static_cast<int>(std::bit_cast<uint32_t>(shifted) & 0x007fffffu) - 0x00400000;
 }
 
+// nearest_int(x) as a float, without the float -> int bit trick, so loops
+// using it vectorize on plain SSE2 (no packed int32 min/max there).
+inline float nearest_int_as_float(float x) { return (x + 12582912.0f) - 12582912.0f; }
+
 // Q4_K/Q5_K pack 8 six-bit scales and 8 six-bit mins into 12 bytes: sub-blocks
 // 0..3 use the low 6 bits of bytes 0..3 (scale) and 4..7 (min); sub-blocks
 // 4..7 keep their low 4 bits in bytes 8..11 and their top 2 bits in the top

@@ -41,7 +41,7 @@ float make_qx_quants(int n, int nmax, const float* x, int8_t* L) {
     return 0.0f;
   }
   auto level = [nmax](float v) { return std::max(-nmax, std::min(nmax - 1, nearest_int(v))); };
-  float iscale = static_cast<float>(-nmax) / max;
+  const float iscale = static_cast<float>(-nmax) / max;
   float sumlx = 0.0f;
   float suml2 = 0.0f;
   for (int i = 0; i < n; ++i) {
@@ -53,21 +53,34 @@ float make_qx_quants(int n, int nmax, const float* x, int8_t* L) {
   }
   float scale = suml2 != 0.0f ? sumlx / suml2 : 0.0f;
   float best = scale * sumlx;
-  for (int is = -9; is <= 9; ++is) {
-    if (is == 0) continue;
-    iscale = -(static_cast<float>(nmax) + 0.1f * static_cast<float>(is)) / max;
-    sumlx = 0.0f;
-    suml2 = 0.0f;
-    for (int i = 0; i < n; ++i) {
-      const int l = level(iscale * x[i]);
-      const float w = x[i] * x[i];
-      sumlx += w * x[i] * static_cast<float>(l);
-      suml2 += w * static_cast<float>(l) * static_cast<float>(l);
+  // The 18 candidate grids (is = -9..9 without 0) are independent until the
+  // in-order choice: one grid per lane, each lane summing over i in the same
+  // order as a grid-at-a-time loop, so the compiler vectorizes across lanes.
+  constexpr int kGrids = 18;
+  constexpr int kLanes = 20;
+  float iscales[kLanes] = {};
+  for (int g = 0; g < kGrids; ++g) {
+    const int is = g < 9 ? g - 9 : g - 8;
+    iscales[g] = -(static_cast<float>(nmax) + 0.1f * static_cast<float>(is)) / max;
+  }
+  const float lo = static_cast<float>(-nmax);
+  const float hi = static_cast<float>(nmax - 1);
+  float lane_sumlx[kLanes] = {};
+  float lane_suml2[kLanes] = {};
+  for (int i = 0; i < n; ++i) {
+    const float w = x[i] * x[i];
+    const float wx = w * x[i];
+    for (int g = 0; g < kLanes; ++g) {
+      const float l = std::max(lo, std::min(hi, nearest_int_as_float(iscales[g] * x[i])));
+      lane_sumlx[g] += wx * l;
+      lane_suml2[g] += w * l * l;
     }
-    if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-      for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(nmax + level(iscale * x[i]));
-      scale = sumlx / suml2;
-      best = scale * sumlx;
+  }
+  for (int g = 0; g < kGrids; ++g) {
+    if (lane_suml2[g] > 0 && lane_sumlx[g] * lane_sumlx[g] > best * lane_suml2[g]) {
+      for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(nmax + level(iscales[g] * x[i]));
+      scale = lane_sumlx[g] / lane_suml2[g];
+      best = scale * lane_sumlx[g];
     }
   }
   return scale;
@@ -122,8 +135,7 @@ float make_q3_quants(int n, int nmax, const float* x, int8_t* L) {
 // and keeps the weighted least-squares (scale, min) of least error (absolute
 // error if use_mad). ggml's make_qkx2_quants; returns the scale.
 float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, uint8_t* L,
-                       float* the_min, uint8_t* Laux, float rmin, float rdelta, int nstep,
-                       bool use_mad) {
+                       float* the_min, float rmin, float rdelta, int nstep, bool use_mad) {
   float min = x[0];
   float max = x[0];
   float sum_w = weights[0];
@@ -151,39 +163,74 @@ float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, ui
     const float diff = scale * static_cast<float>(L[i]) + min - x[i];
     best_error += weights[i] * error_of(diff);
   }
-  for (int is = 0; is <= nstep; ++is) {
-    iscale = (rmin + rdelta * static_cast<float>(is) + static_cast<float>(nmax)) / (max - min);
-    float sum_l = 0.0f;
-    float sum_l2 = 0.0f;
-    float sum_xl = 0.0f;
+  // Grid is depends on the grids before it only through min, which changes
+  // when a grid wins. So all grids from `first` on are evaluated at once with
+  // the current min, one grid per lane (each lane sums over i in the same order
+  // as a grid-at-a-time loop, and the compiler vectorizes across lanes); they
+  // are then compared in order, and after a win that moves min the grids past
+  // the winner are evaluated again.
+  constexpr int kLanes = 4;  // grids first..first+3 at a time
+  float levels[32][kLanes];  // [element][grid - first], n <= 32
+  const float fmax = static_cast<float>(nmax);
+  int first = 0;
+  while (first <= nstep) {
+    float iscales[kLanes] = {};
+    for (int is = first; is <= std::min(nstep, first + kLanes - 1); ++is) {
+      iscales[is - first] =
+          (rmin + rdelta * static_cast<float>(is) + static_cast<float>(nmax)) / (max - min);
+    }
+    float sum_l[kLanes] = {};
+    float sum_l2[kLanes] = {};
+    float sum_xl[kLanes] = {};
     for (int i = 0; i < n; ++i) {
-      const int l = std::max(0, std::min(nmax, nearest_int(iscale * (x[i] - min))));
-      Laux[i] = static_cast<uint8_t>(l);
       const float w = weights[i];
-      sum_l += w * static_cast<float>(l);
-      sum_l2 += w * static_cast<float>(l) * static_cast<float>(l);
-      sum_xl += w * static_cast<float>(l) * x[i];
-    }
-    const float D = sum_w * sum_l2 - sum_l * sum_l;
-    if (D > 0) {
-      float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
-      float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
-      if (this_min > 0) {
-        this_min = 0;
-        this_scale = sum_xl / sum_l2;
-      }
-      float cur_error = 0.0f;
-      for (int i = 0; i < n; ++i) {
-        const float diff = this_scale * static_cast<float>(Laux[i]) + this_min - x[i];
-        cur_error += weights[i] * error_of(diff);
-      }
-      if (cur_error < best_error) {
-        std::copy(Laux, Laux + n, L);
-        best_error = cur_error;
-        scale = this_scale;
-        min = this_min;
+      const float xi = x[i];
+      const float shifted = x[i] - min;
+      for (int g = 0; g < kLanes; ++g) {
+        const float l = std::max(0.0f, std::min(fmax, nearest_int_as_float(iscales[g] * shifted)));
+        levels[i][g] = l;
+        sum_l[g] += w * l;
+        sum_l2[g] += w * l * l;
+        sum_xl[g] += w * l * xi;
       }
     }
+    // Lanes with D <= 0 (and the unused ones) may hold inf/NaN; they are never chosen.
+    float dets[kLanes];
+    float lane_scale[kLanes];
+    float lane_min[kLanes];
+    for (int g = 0; g < kLanes; ++g) {
+      dets[g] = sum_w * sum_l2[g] - sum_l[g] * sum_l[g];
+      lane_scale[g] = (sum_w * sum_xl[g] - sum_x * sum_l[g]) / dets[g];
+      lane_min[g] = (sum_l2[g] * sum_x - sum_l[g] * sum_xl[g]) / dets[g];
+      if (lane_min[g] > 0) {
+        lane_min[g] = 0;
+        lane_scale[g] = sum_xl[g] / sum_l2[g];
+      }
+    }
+    float errors[kLanes] = {};
+    for (int i = 0; i < n; ++i) {
+      for (int g = 0; g < kLanes; ++g) {
+        const float diff = lane_scale[g] * levels[i][g] + lane_min[g] - x[i];
+        errors[g] += weights[i] * error_of(diff);
+      }
+    }
+    const int end = std::min(nstep + 1, first + kLanes);
+    int next = end;
+    for (int is = first; is < end; ++is) {
+      const int g = is - first;
+      if (dets[g] > 0 && errors[g] < best_error) {
+        for (int i = 0; i < n; ++i) L[i] = static_cast<uint8_t>(levels[i][g]);
+        best_error = errors[g];
+        scale = lane_scale[g];
+        const bool min_moved = lane_min[g] != min;
+        min = lane_min[g];
+        if (min_moved) {
+          next = is + 1;
+          break;
+        }
+      }
+    }
+    first = next;
   }
   *the_min = -min;
   return scale;
@@ -220,7 +267,6 @@ void pack_scale_min_k4(const uint8_t ls[8], const uint8_t lm[8], uint8_t packed[
 template <typename Block>
 void quantize_scale_min_k4(const float* x, Block& y, uint8_t L[QK_K], int nmax, float rmin,
                            float rdelta, int nstep) {
-  uint8_t Laux[32];
   float weights[32];
   float mins[QK_K / 32];
   float scales[QK_K / 32];
@@ -231,8 +277,8 @@ void quantize_scale_min_k4(const float* x, Block& y, uint8_t L[QK_K], int nmax, 
     for (int l = 0; l < 32; ++l) sum_x2 += x[32 * j + l] * x[32 * j + l];
     const float av_x = std::sqrt(sum_x2 / 32);
     for (int l = 0; l < 32; ++l) weights[l] = av_x + std::fabs(x[32 * j + l]);
-    scales[j] = make_qkx2_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, rmin,
-                                 rdelta, nstep, false);
+    scales[j] = make_qkx2_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], rmin, rdelta,
+                                 nstep, false);
     max_scale = std::max(max_scale, scales[j]);
     max_min = std::max(max_min, mins[j]);
   }
@@ -267,7 +313,6 @@ void quantize_q2_K(const float* src, void* dst, int64_t n) {
   for (int64_t i = 0; i < n / QK_K; ++i) {
     const float* x = src + i * QK_K;
     uint8_t L[QK_K];
-    uint8_t Laux[16];
     float weights[16];
     float mins[QK_K / 16];
     float scales[QK_K / 16];
@@ -275,8 +320,8 @@ void quantize_q2_K(const float* src, void* dst, int64_t n) {
     float max_min = 0.0f;
     for (int j = 0; j < QK_K / 16; ++j) {
       for (int l = 0; l < 16; ++l) weights[l] = std::fabs(x[16 * j + l]);
-      scales[j] = make_qkx2_quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux, -0.5f,
-                                   0.1f, 15, true);
+      scales[j] =
+          make_qkx2_quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], -0.5f, 0.1f, 15, true);
       max_scale = std::max(max_scale, scales[j]);
       max_min = std::max(max_min, mins[j]);
     }
