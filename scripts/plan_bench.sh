@@ -32,10 +32,9 @@ BATCH=32
 mkdir -p "$OUT"
 
 [[ -f $MODEL ]] || { echo "plan_bench: $MODEL not found (make it with: $BIN gen-model --preset tinyllama-1.1b --type Q4_0 -o $MODEL)" >&2; exit 1; }
-[[ $(id -u) == 0 ]] || { echo "plan_bench: needs root (cgroup limits, drop_caches)" >&2; exit 1; }
-cg_rel=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)
-CG_PARENT=/sys/fs/cgroup/memory${cg_rel%/}
-[[ -w $CG_PARENT ]] || { echo "plan_bench: no writable cgroup v1 memory controller at $CG_PARENT" >&2; exit 1; }
+SCRIPT=plan_bench
+source "$(dirname "$0")/bench_common.sh"
+require_cgroup_root
 
 if [[ ! -f $PROFILE ]]; then
   echo "plan_bench: profiling $MODEL into $PROFILE" >&2
@@ -52,18 +51,14 @@ done
 
 # run NAME PLAN ARGS...: one cold run in its own cgroup limited to the plan's budget.
 run() {
-  local name=$1 plan=$2; shift 2
-  local bytes; bytes=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['budget_bytes'])" "$plan")
-  local cg=$CG_PARENT/plan-bench-$$-$name
-  mkdir "$cg"
-  echo "$bytes" > "$cg/memory.limit_in_bytes"
-  sync; echo 3 > /proc/sys/vm/drop_caches
-  local status=ok
-  sh -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' sh "$cg" \
-    "$BIN" run -m "$MODEL" -p "$PROMPT" -n "$TOKENS" -t "$THREADS" -c $CTX -b $BATCH --temp 0 --ignore-eos \
-    --no-mlock --stats-json "$OUT/$name.json" "$@" > /dev/null 2> "$OUT/$name.err" || status="exit$?"
-  echo "{\"name\": \"$name\", \"status\": \"$status\", \"load\": \"$(cut -d' ' -f1 /proc/loadavg)\", \"cgroup_peak\": $(cat "$cg/memory.max_usage_in_bytes")}" >> "$OUT/runs.jsonl"
-  rmdir "$cg"
+  local name=$1 plan=$2
+  shift 2
+  local bytes status peak
+  bytes=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['budget_bytes'])" "$plan")
+  read -r status peak < <(cold_run "$name" "$bytes" -m "$MODEL" -p "$PROMPT" -n "$TOKENS" \
+    -t "$THREADS" -c $CTX -b $BATCH --temp 0 --ignore-eos --no-mlock \
+    --stats-json "$OUT/$name.json" "$@")
+  echo "{\"name\": \"$name\", \"status\": \"$status\", \"load\": \"$(cut -d' ' -f1 /proc/loadavg)\", \"cgroup_peak\": $peak}" >> "$OUT/runs.jsonl"
 }
 
 for rep in $(seq 1 "$REPEATS"); do

@@ -30,14 +30,11 @@ mkdir -p "$OUT"
 
 [[ -f $MODEL ]] || { echo "stream_bench: $MODEL not found (make it with: $BIN gen-model --preset tinyllama-1.1b --type Q4_0 -o $MODEL)" >&2; exit 1; }
 [[ -x $BIN ]] || { echo "stream_bench: $BIN not found or not executable (set FLASHSLIM_BIN)" >&2; exit 1; }
-[[ $(id -u) == 0 ]] || { echo "stream_bench: needs root (cgroup limits, drop_caches)" >&2; exit 1; }
-cg_rel=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)
-CG_PARENT=/sys/fs/cgroup/memory${cg_rel%/}
-[[ -w $CG_PARENT ]] || { echo "stream_bench: no writable cgroup v1 memory controller at $CG_PARENT" >&2; exit 1; }
+SCRIPT=stream_bench
+source "$(dirname "$0")/bench_common.sh"
+require_cgroup_root
 
 file_bytes=$(stat -c %s "$MODEL")
-drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
-
 budget_bytes() {  # "50%" of the file, or a size with K/M/G
   python3 - "$1" "$file_bytes" <<'PY'
 import re, sys
@@ -52,23 +49,10 @@ json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(d$2)
 
 # run NAME LIMIT_BYTES|none ARGS...: one cold run in its own cgroup; prints "status peak"
 run() {
-  local name=$1 limit=$2; shift 2
-  local cg=$CG_PARENT/stream-bench-$$-$name
-  mkdir "$cg"
-  if [[ $limit != none ]]; then
-    echo "$limit" > "$cg/memory.limit_in_bytes"
-    [[ -f $cg/memory.memsw.limit_in_bytes ]] && echo "$limit" > "$cg/memory.memsw.limit_in_bytes" 2>/dev/null || true
-  fi
-  drop_caches
-  local status=ok
-  sh -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' sh "$cg" \
-    "$BIN" run -m "$MODEL" -p "$PROMPT" -n "$TOKENS" -t "$THREADS" -c 256 --temp 0 --ignore-eos \
-    --stats-json "$OUT/$name.json" --token-log "$OUT/$name.jsonl" "$@" \
-    > "$OUT/$name.out" 2> "$OUT/$name.err" || status="exit$?"
-  local oom; oom=$(awk '/oom_kill / {print $2}' "$cg/memory.oom_control" 2>/dev/null || echo 0)
-  [[ ${oom:-0} != 0 ]] && status=oom
-  echo "$status $(cat "$cg/memory.max_usage_in_bytes")"
-  rmdir "$cg"
+  local name=$1 limit=$2
+  shift 2
+  cold_run "$name" "$limit" -m "$MODEL" -p "$PROMPT" -n "$TOKENS" -t "$THREADS" -c 256 --temp 0 \
+    --ignore-eos --stats-json "$OUT/$name.json" --token-log "$OUT/$name.jsonl" "$@"
 }
 
 echo "model $MODEL ($file_bytes bytes), $TOKENS tokens, $THREADS threads, policy $POLICY; results in $OUT"
