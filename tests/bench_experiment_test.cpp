@@ -124,6 +124,17 @@ TEST(BenchExperimentSummary, StatisticsAndCriteriaOfKnownRuns) {
   EXPECT_EQ(c1["latency_ms"]["count"], 8);  // prefill excluded
   EXPECT_DOUBLE_EQ(c1["latency_ms"]["p50"].get<double>(), 15.0);
   EXPECT_NEAR(c1["decode_tps"]["mean"].get<double>(), 75.0, 1e-9);  // (100 + 50) / 2
+  // Each run is flat (p99 / p50 = 1), but pooled the two runs' tokens give p50 15 and
+  // p99 20: the pooled ratio holds the drift between runs, the per-run ratio does not.
+  EXPECT_NEAR(c1["p99_over_p50_pooled"].get<double>(), 20.0 / 15, 1e-9);
+  EXPECT_EQ(c1["per_run_p99_over_p50"], json::array({1.0, 1.0}));
+  EXPECT_DOUBLE_EQ(c1["p99_over_p50_per_run"]["max"].get<double>(), 1.0);
+  const json* tail = find_criterion(summary, "p99 / p50 per-token latency, worst run", "stream");
+  ASSERT_NE(tail, nullptr);
+  EXPECT_EQ((*tail)["result"], "PASS");
+  EXPECT_NE((*tail)["detail"].get<std::string>().find("pooled over the runs' tokens (includes "
+                                                      "between-run drift, not the target): 1.333"),
+            std::string::npos);
 
   const json* pass = find_criterion(summary, "CV of p99 across runs", "mmap");
   ASSERT_NE(pass, nullptr);
@@ -142,6 +153,29 @@ TEST(BenchExperimentSummary, StatisticsAndCriteriaOfKnownRuns) {
   ASSERT_NE(load, nullptr);
   EXPECT_EQ((*load)["result"], "n/a");
   EXPECT_NE(format_criteria(summary).find("FAIL  CV of p99 across runs"), std::string::npos);
+}
+
+TEST(BenchExperimentSummary, TailRatioPerRun) {
+  HandMadeResults results("tail");
+  // Run 0: one slow token of 5; p50 10, p99 = 10 + 0.96 * (30 - 10) = 29.2 (h = 3.96).
+  // Run 1: flat at 10. Run 2: p50 10, p99 = 10 + 0.96 * (15 - 10) = 14.8.
+  results.add(0, "stream", 0, "greedy", {10, 10, 30, 10, 10}, 1000);
+  results.add(0, "stream", 0, "greedy", {10, 10, 10, 10, 10}, 1000);
+  results.add(0, "stream", 0, "greedy", {10, 15, 10, 10, 10}, 1000);
+  const json summary = summarize_experiment(results.dir(), "tail");
+  const json& c = summary["configurations"][0];
+  ASSERT_EQ(c["per_run_p99_over_p50"].size(), 3u);
+  EXPECT_NEAR(c["per_run_p99_over_p50"][0].get<double>(), 2.92, 1e-9);
+  EXPECT_NEAR(c["per_run_p99_over_p50"][2].get<double>(), 1.48, 1e-9);
+  EXPECT_NEAR(c["p99_over_p50_per_run"]["median"].get<double>(), 1.48, 1e-9);
+  EXPECT_NEAR(c["p99_over_p50_per_run"]["max"].get<double>(), 2.92, 1e-9);
+  // Pooled 15 tokens: p50 10, p99 at h = 13.86 between 15 and 30: 15 + 0.86 * 15 = 27.9.
+  EXPECT_NEAR(c["p99_over_p50_pooled"].get<double>(), 2.79, 1e-9);
+  const json* tail = find_criterion(summary, "p99 / p50 per-token latency, worst run", "stream");
+  ASSERT_NE(tail, nullptr);
+  EXPECT_EQ((*tail)["result"], "FAIL");
+  EXPECT_EQ((*tail)["figure"], "2.920");
+  EXPECT_NE(format_configurations(summary).find("1.480 / 2.920"), std::string::npos);
 }
 
 TEST(BenchExperimentSummary, LoadCurveAndSamplingSpread) {
@@ -340,6 +374,8 @@ TEST(BenchExperimentEndToEnd, TwoModesTwoRepetitionsOnAFixture) {
   const fs::path out = fresh_dir("e2e-report");
   const ReportOutcome report = write_report(options.results_dir, out);
   EXPECT_TRUE(report.problems.empty()) << report.problems.front();
+  // The report summarizes the runs anew, with the runner's result.
+  EXPECT_EQ(read_json_file(out / "summary.json"), summary);
   const std::string md = text_of(report.markdown);
   const std::string html = text_of(report.html);
   for (const char* stem : {"modes-00-latency-cdf", "cfg000-latency-hist", "cfg000-latency-position",

@@ -112,8 +112,8 @@ json configuration_summary(const fs::path& results_dir, const std::vector<const 
   out["budget_bytes"] = first.value("budget_bytes", json());
   out["runs_measured"] = runs.size();
   std::map<std::string, int> statuses;
-  std::vector<double> load_s, decode_tps, prompt_tps, ttft, stall, per_run_p99, peaks, faults, read,
-      io_some, pooled;
+  std::vector<double> load_s, decode_tps, prompt_tps, ttft, stall, per_run_p99, per_run_ratio,
+      peaks, faults, read, io_some, pooled;
   bool all_peaks_from_cgroup = true;
   size_t ok = 0;
   for (const json* r : runs) {
@@ -127,7 +127,11 @@ json configuration_summary(const fs::path& results_dir, const std::vector<const 
     if (auto v = number_at(stats, "prompt_tps")) prompt_tps.push_back(*v);
     if (auto v = number_at(stats, "ttft_s")) ttft.push_back(*v);
     if (auto v = number_at(stats, "stall_s")) stall.push_back(*v);
-    if (auto v = number_at(r->value("latency_ms", json()), "p99")) per_run_p99.push_back(*v);
+    const json run_latency = r->value("latency_ms", json());
+    const auto p50 = number_at(run_latency, "p50");
+    const auto p99 = number_at(run_latency, "p99");
+    if (p99) per_run_p99.push_back(*p99);
+    if (p50 && p99 && *p50 > 0) per_run_ratio.push_back(*p99 / *p50);
     if (auto v = number_at(r->value("cgroup", json()), "peak_bytes")) {
       peaks.push_back(*v);
     } else if (auto rss = number_at(*r, "max_rss_bytes")) {
@@ -158,10 +162,16 @@ json configuration_summary(const fs::path& results_dir, const std::vector<const 
   out["peak_rss_source"] =
       peaks.empty() ? json() : json(all_peaks_from_cgroup ? "cgroup" : "rusage");
   out["cv_peak_rss"] = cv_of(peaks);
-  out["p99_over_p50"] =
+  out["p99_over_p50_pooled"] =
       pooled.empty() || out["latency_ms"]["p50"].get<double>() == 0
           ? json()
           : json(out["latency_ms"]["p99"].get<double>() / out["latency_ms"]["p50"].get<double>());
+  out["per_run_p99_over_p50"] = per_run_ratio;
+  out["p99_over_p50_per_run"] =
+      per_run_ratio.empty()
+          ? json()
+          : json{{"median", median(per_run_ratio)},
+                 {"max", *std::max_element(per_run_ratio.begin(), per_run_ratio.end())}};
   out["major_faults"] = mean_sd(faults);
   out["read_bytes"] = mean_sd(read);
   out["io_some_us"] = mean_sd(io_some);
@@ -343,13 +353,23 @@ json evaluate_criteria(const std::vector<json>& configurations, const json& load
     if (c["run"]["mode"] == "stream") stream.push_back(c);
   if (stream.empty()) return criteria;
   const std::string target = "issue target (stream mode)";
+  // The tail target is held by every run on its own (the worst run's p99 / p50): how much
+  // slower the slow tokens of one generation are than its typical token. Pooling the tokens
+  // of all runs would add the drift between runs, which the CV of p99 measures separately
+  // (docs/experiments.md, "Tail ratio"); the pooled figure is shown beside it.
   for (const json& c : stream) {
-    if (c["p99_over_p50"].is_null()) continue;
-    const double ratio = c["p99_over_p50"].get<double>();
-    criteria.push_back(criterion("p99 / p50 per-token latency", target,
-                                 c["label"].get<std::string>(), ratio, fmt::format("{:.3f}", ratio),
-                                 fmt::format("<= {:.2f}", kStreamP99OverP50),
-                                 ratio <= kStreamP99OverP50));
+    const json& per_run = c["p99_over_p50_per_run"];
+    if (per_run.is_null()) continue;
+    const double worst = per_run["max"].get<double>();
+    const json& pooled = c["p99_over_p50_pooled"];
+    criteria.push_back(criterion(
+        "p99 / p50 per-token latency, worst run", target, c["label"].get<std::string>(), worst,
+        fmt::format("{:.3f}", worst), fmt::format("<= {:.2f}", kStreamP99OverP50),
+        worst <= kStreamP99OverP50,
+        fmt::format("each run's own p99 / p50 over {} runs: median {:.3f}, max {:.3f}; pooled over "
+                    "the runs' tokens (includes between-run drift, not the target): {}",
+                    c["per_run_p99_over_p50"].size(), per_run["median"].get<double>(), worst,
+                    pooled.is_null() ? "-" : fmt::format("{:.3f}", pooled.get<double>()))));
   }
   add_fraction_criteria(criteria, stream, "cv_p99", "CV of p99 across runs", target, kStreamCvP99,
                         "needs 2 or more successful stream runs per configuration");
@@ -444,14 +464,16 @@ std::string format_configurations(const json& summary) {
     return value.is_null() ? "-" : fmt::format(fmt::runtime(format_spec), value.get<double>());
   };
   std::string text =
-      fmt::format("{:>4}  {:>5}  {:>17}  {:>9}  {:>9}  {:>9}  {:>7}  {:>8}  {}\n", "cfg", "ok",
-                  "decode t/s", "p50 ms", "p99 ms", "max ms", "CV p99", "CV peak", "configuration");
+      fmt::format("{:>4}  {:>5}  {:>17}  {:>9}  {:>9}  {:>9}  {:>13}  {:>7}  {:>7}  {:>8}  {}\n",
+                  "cfg", "ok", "decode t/s", "p50 ms", "p99 ms", "max ms", "p99/p50 run", "pooled",
+                  "CV p99", "CV peak", "configuration");
   for (const json& c : summary.at("configurations")) {
     const json& tps = c["decode_tps"];
     const json& latency = c["latency_ms"];
+    const json& per_run = c["p99_over_p50_per_run"];
     const json none;
     text += fmt::format(
-        "{:>4}  {:>5}  {:>17}  {:>9}  {:>9}  {:>9}  {:>7}  {:>8}  {}\n",
+        "{:>4}  {:>5}  {:>17}  {:>9}  {:>9}  {:>9}  {:>13}  {:>7}  {:>7}  {:>8}  {}\n",
         c["config_index"].get<int>(),
         fmt::format("{}/{}", c["runs_ok"].get<int>(), c["runs_measured"].get<int>()),
         tps.is_null()
@@ -460,6 +482,10 @@ std::string format_configurations(const json& summary) {
         number(latency.is_null() ? none : latency["p50"], "{:.2f}"),
         number(latency.is_null() ? none : latency["p99"], "{:.2f}"),
         number(latency.is_null() ? none : latency["max"], "{:.2f}"),
+        per_run.is_null() ? "-"
+                          : fmt::format("{:.3f} / {:.3f}", per_run["median"].get<double>(),
+                                        per_run["max"].get<double>()),
+        number(c["p99_over_p50_pooled"], "{:.3f}"),
         c["cv_p99"].is_null() ? "-" : percent(c["cv_p99"].get<double>()),
         c["cv_peak_rss"].is_null() ? "-" : percent(c["cv_peak_rss"].get<double>()),
         c["label"].get<std::string>());

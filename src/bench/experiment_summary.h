@@ -14,7 +14,11 @@
 //                     latency_ms (percentiles over every decode token of every ok run:
 //                     count, min, max, mean, sd, cv, p50, p90, p99), per_run_p99_ms[],
 //                     cv_p99, peak_rss_bytes ({mean, sd, n}), peak_rss_source
-//                     ("cgroup" or "rusage"), cv_peak_rss, p99_over_p50,
+//                     ("cgroup" or "rusage"), cv_peak_rss,
+//                     p99_over_p50_pooled (p99 / p50 of the pooled tokens: includes the
+//                     drift between runs), per_run_p99_over_p50[] (each ok run's own
+//                     p99 / p50, from its run.json), p99_over_p50_per_run {median, max}
+//                     (the stream target is evaluated on max: the worst run),
 //                     major_faults / read_bytes / io_some_us ({mean, sd, n}),
 //                     harness_overhead (mean fraction of the generation time spent
 //                     taking per-token counters), op_profile and trace_phases (the
@@ -52,7 +56,8 @@ std::string scope_label(const nlohmann::json& run, const std::set<std::string>& 
 // "PASS  CV of p99 < 15 %          3.2 %   mmap aidreams260K ... (seed 002)".
 std::string format_criteria(const nlohmann::json& summary);
 // Per configuration: runs ok / measured, decode t/s mean ± sd, p50 / p99 / max per-token
-// latency, CV of p99 and of peak RSS, as an aligned text table.
+// latency, p99 / p50 per run (median / max over runs) and pooled, CV of p99 and of peak
+// RSS, as an aligned text table.
 std::string format_configurations(const nlohmann::json& summary);
 
 }  // namespace flashslim::bench

@@ -4,7 +4,8 @@
 // and data of each): per-token latency histograms, latency vs token position, RSS over
 // time, mode comparison, tokens/s vs budget with the bound, degradation vs background
 // load, and the criteria table, with the setup and provenance explained, so the report
-// can be read without the code.
+// can be read without the code. The statistics are summarized anew from the runs and
+// written to OUT_DIR/summary.json.
 #include <filesystem>
 #include <string>
 #include <vector>
