@@ -48,10 +48,11 @@ std::string text_of(const fs::path& path) {
 class HandMadeResults {
  public:
   explicit HandMadeResults(const std::string& name) : dir_(fresh_dir(name)) {}
-  // A measured, successful run of a configuration with these decode latencies (ms) and
-  // this cgroup peak.
+  // A measured, successful run of a configuration with these decode latencies (ms), of
+  // which these stall times (ms; none: 0), and this cgroup peak.
   void add(size_t config_index, const std::string& mode, int load, const std::string& sampling,
-           const std::vector<double>& latencies_ms, uint64_t peak_bytes) {
+           const std::vector<double>& latencies_ms, uint64_t peak_bytes,
+           const std::vector<double>& stalls_ms = {}) {
     RunSpec spec;
     spec.index = next_index_++;
     spec.config_index = config_index;
@@ -74,7 +75,8 @@ class HandMadeResults {
       log << json{{"i", k + 1},
                   {"phase", "decode"},
                   {"pos", 4 + k},
-                  {"latency_us", static_cast<int64_t>(latencies_ms[k] * 1000)}}
+                  {"latency_us", static_cast<int64_t>(latencies_ms[k] * 1000)},
+                  {"stall_us", stalls_ms.empty() ? 0 : static_cast<int64_t>(stalls_ms[k] * 1000)}}
                  .dump()
           << "\n";
     const Summary s = summarize(latencies_ms);
@@ -159,9 +161,9 @@ TEST(BenchExperimentSummary, TailRatioPerRun) {
   HandMadeResults results("tail");
   // Run 0: one slow token of 5; p50 10, p99 = 10 + 0.96 * (30 - 10) = 29.2 (h = 3.96).
   // Run 1: flat at 10. Run 2: p50 10, p99 = 10 + 0.96 * (15 - 10) = 14.8.
-  results.add(0, "stream", 0, "greedy", {10, 10, 30, 10, 10}, 1000);
-  results.add(0, "stream", 0, "greedy", {10, 10, 10, 10, 10}, 1000);
-  results.add(0, "stream", 0, "greedy", {10, 15, 10, 10, 10}, 1000);
+  results.add(0, "stream", 0, "greedy", {10, 10, 30, 10, 10}, 1000, {1, 1, 13, 1, 1});
+  results.add(0, "stream", 0, "greedy", {10, 10, 10, 10, 10}, 1000, {2, 2, 2, 2, 2});
+  results.add(0, "stream", 0, "greedy", {10, 15, 10, 10, 10}, 1000, {0, 5, 0, 0, 0});
   const json summary = summarize_experiment(results.dir(), "tail");
   const json& c = summary["configurations"][0];
   ASSERT_EQ(c["per_run_p99_over_p50"].size(), 3u);
@@ -176,6 +178,19 @@ TEST(BenchExperimentSummary, TailRatioPerRun) {
   EXPECT_EQ((*tail)["result"], "FAIL");
   EXPECT_EQ((*tail)["figure"], "2.920");
   EXPECT_NE(format_configurations(summary).find("1.480 / 2.920"), std::string::npos);
+
+  // Tokens slower than their run's p90 (22, none, 13 ms): 30 ms in run 0 (mean 14, mean
+  // stall 3.4: +16 = stall +9.6, compute +6.4) and 15 ms in run 2 (mean 11, mean stall 1:
+  // +4 = stall +4); the flat run has none.
+  const json& tail_split = c["tail_breakdown"];
+  EXPECT_EQ(tail_split["tail_tokens"], 2);
+  EXPECT_NEAR(tail_split["excess_ms"].get<double>(), 10.0, 1e-9);
+  EXPECT_NEAR(tail_split["stall_ms"].get<double>(), 6.8, 1e-9);
+  EXPECT_NEAR(tail_split["compute_ms"].get<double>(), 3.2, 1e-9);
+  EXPECT_NEAR(tail_split["first_decode_over_mean"].get<double>(), (10.0 / 14 + 1 + 10.0 / 11) / 3,
+              1e-9);
+  EXPECT_EQ(tail_split["first_decode_in_tail_runs"], 0);
+  EXPECT_EQ(tail_split["runs"], 3);
 }
 
 TEST(BenchExperimentSummary, LoadCurveAndSamplingSpread) {

@@ -103,6 +103,52 @@ void add_profile_means(const std::vector<const json*>& runs, json& out) {
   if (!trace_skipped.empty()) out["trace_skipped"] = trace_skipped;
 }
 
+// Where a configuration's in-run tail comes from, over its runs' token logs: the decode
+// tokens slower than their own run's p90, and how far (ms) they lie above their run's mean
+// latency, split exactly into waiting for weights (stall_us, vs the run's mean stall) and
+// the rest (compute, sampling, scheduling: vs the run's mean of latency - stall). Also
+// whether the first decode token (the one after prefill, which would pay for refilling
+// the prefetch pipeline) is slow: its latency over its run's mean, and in how many runs it
+// is in the tail. Null without decode tokens; the excesses are null when no token is
+// slower than its run's p90 (flat runs).
+json tail_breakdown(const std::vector<std::vector<TokenLogEntry>>& logs) {
+  std::vector<double> excess, stall_excess, compute_excess, first_over_mean;
+  size_t runs = 0, first_in_tail = 0;
+  for (const std::vector<TokenLogEntry>& log : logs) {
+    std::vector<const TokenLogEntry*> decode;
+    for (const TokenLogEntry& e : log)
+      if (e.phase == "decode") decode.push_back(&e);
+    if (decode.empty()) continue;
+    ++runs;
+    std::vector<double> latency, stall;
+    for (const TokenLogEntry* e : decode) {
+      latency.push_back(static_cast<double>(e->latency_us) / 1000.0);
+      stall.push_back(static_cast<double>(e->stall_us) / 1000.0);
+    }
+    const double mean_latency = mean(latency), mean_stall = mean(stall);
+    const double p90 = percentile(latency, 90);
+    for (size_t k = 0; k < latency.size(); ++k) {
+      if (latency[k] <= p90) continue;
+      excess.push_back(latency[k] - mean_latency);
+      stall_excess.push_back(stall[k] - mean_stall);
+      compute_excess.push_back(excess.back() - stall_excess.back());
+    }
+    if (mean_latency > 0) first_over_mean.push_back(latency.front() / mean_latency);
+    if (latency.front() > p90) ++first_in_tail;
+  }
+  if (runs == 0) return nullptr;
+  const auto mean_or_null = [](const std::vector<double>& v) {
+    return v.empty() ? json() : json(mean(v));
+  };
+  return {{"tail_tokens", excess.size()},
+          {"excess_ms", mean_or_null(excess)},
+          {"stall_ms", mean_or_null(stall_excess)},
+          {"compute_ms", mean_or_null(compute_excess)},
+          {"first_decode_over_mean", mean_or_null(first_over_mean)},
+          {"first_decode_in_tail_runs", first_in_tail},
+          {"runs", runs}};
+}
+
 json configuration_summary(const fs::path& results_dir, const std::vector<const json*>& runs) {
   const json& first = *runs.front();
   json out;
@@ -114,6 +160,7 @@ json configuration_summary(const fs::path& results_dir, const std::vector<const 
   std::map<std::string, int> statuses;
   std::vector<double> load_s, decode_tps, prompt_tps, ttft, stall, per_run_p99, per_run_ratio,
       peaks, faults, read, io_some, pooled;
+  std::vector<std::vector<TokenLogEntry>> token_logs;
   bool all_peaks_from_cgroup = true;
   size_t ok = 0;
   for (const json* r : runs) {
@@ -144,7 +191,8 @@ json configuration_summary(const fs::path& results_dir, const std::vector<const 
     const fs::path log =
         run_directory(results_dir, r->at("run").at("index").get<size_t>()) / "tokens.jsonl";
     if (fs::exists(log)) {
-      const std::vector<double> ms = decode_latencies_ms(read_token_log(log));
+      token_logs.push_back(read_token_log(log));
+      const std::vector<double> ms = decode_latencies_ms(token_logs.back());
       pooled.insert(pooled.end(), ms.begin(), ms.end());
     }
   }
@@ -172,6 +220,7 @@ json configuration_summary(const fs::path& results_dir, const std::vector<const 
           ? json()
           : json{{"median", median(per_run_ratio)},
                  {"max", *std::max_element(per_run_ratio.begin(), per_run_ratio.end())}};
+  out["tail_breakdown"] = tail_breakdown(token_logs);
   out["major_faults"] = mean_sd(faults);
   out["read_bytes"] = mean_sd(read);
   out["io_some_us"] = mean_sd(io_some);

@@ -19,6 +19,9 @@
 //                     drift between runs), per_run_p99_over_p50[] (each ok run's own
 //                     p99 / p50, from its run.json), p99_over_p50_per_run {median, max}
 //                     (the stream target is evaluated on max: the worst run),
+//                     tail_breakdown (decode tokens slower than their run's p90:
+//                     tail_tokens, excess_ms over their run's mean = stall_ms + compute_ms;
+//                     first_decode_over_mean, first_decode_in_tail_runs, runs),
 //                     major_faults / read_bytes / io_some_us ({mean, sd, n}),
 //                     harness_overhead (mean fraction of the generation time spent
 //                     taking per-token counters), op_profile and trace_phases (the
