@@ -31,59 +31,210 @@ float signed_absmax(const float* x, int n) {
   return max;
 }
 
+// Sub-blocks are searched side by side, one per lane: every lane runs ggml's
+// scalar algorithm on its own sub-block with the same float operations in the
+// same order, so the lane loops (fixed length, selects instead of branches)
+// vectorize without changing a bit. Operands are transposed: xt[i][k] is
+// element i of lane k's sub-block.
+constexpr int kLanes = 16;
+
+// On x86 the lane loops are also compiled for AVX2 (picked at load time);
+// FMA stays off there, so products and sums round exactly as in the baseline.
+#if defined(__x86_64__) && defined(__GNUC__)
+#define FLASHSLIM_LANE_CLONES [[gnu::target_clones("avx2", "default")]]
+#else
+#define FLASHSLIM_LANE_CLONES
+#endif
+
 // Symmetric levels in -nmax..nmax-1 (stored +nmax) with a scale found by a
-// weighted least-squares fit (weights x^2) over 19 candidate grids; returns
-// the scale. ggml's make_qx_quants with rmse_type 1 and no importance.
-float make_qx_quants(int n, int nmax, const float* x, int8_t* L) {
-  const float max = signed_absmax(x, n);
-  if (std::fabs(max) < kGroupMaxEps) {
-    std::fill(L, L + n, 0);
-    return 0.0f;
-  }
-  auto level = [nmax](float v) { return std::max(-nmax, std::min(nmax - 1, nearest_int(v))); };
-  const float iscale = static_cast<float>(-nmax) / max;
-  float sumlx = 0.0f;
-  float suml2 = 0.0f;
+// weighted least-squares fit (weights x^2) over 19 candidate grids compared
+// in order; ggml's make_qx_quants with rmse_type 1 and no importance. n <= 16.
+FLASHSLIM_LANE_CLONES
+void make_qx_quants_lanes(int n, int nmax, const float xt[][kLanes], int8_t Lt[][kLanes],
+                          float scale[kLanes]) {
+  float max[kLanes] = {};  // signed value of largest magnitude
+  float amax[kLanes] = {};
   for (int i = 0; i < n; ++i) {
-    const int l = level(iscale * x[i]);
-    L[i] = static_cast<int8_t>(l + nmax);
-    const float w = x[i] * x[i];
-    sumlx += w * x[i] * static_cast<float>(l);
-    suml2 += w * static_cast<float>(l) * static_cast<float>(l);
-  }
-  float scale = suml2 != 0.0f ? sumlx / suml2 : 0.0f;
-  float best = scale * sumlx;
-  // The 18 candidate grids (is = -9..9 without 0) are independent until the
-  // in-order choice: one grid per lane, each lane summing over i in the same
-  // order as a grid-at-a-time loop, so the compiler vectorizes across lanes.
-  constexpr int kGrids = 18;
-  constexpr int kLanes = 20;
-  float iscales[kLanes] = {};
-  for (int g = 0; g < kGrids; ++g) {
-    const int is = g < 9 ? g - 9 : g - 8;
-    iscales[g] = -(static_cast<float>(nmax) + 0.1f * static_cast<float>(is)) / max;
+    for (int k = 0; k < kLanes; ++k) {
+      const float ax = std::fabs(xt[i][k]);
+      max[k] = ax > amax[k] ? xt[i][k] : max[k];
+      amax[k] = ax > amax[k] ? ax : amax[k];
+    }
   }
   const float lo = static_cast<float>(-nmax);
   const float hi = static_cast<float>(nmax - 1);
-  float lane_sumlx[kLanes] = {};
-  float lane_suml2[kLanes] = {};
+  float best[kLanes];
+  float levels[16][kLanes];
+  float chosen[16][kLanes];
+  // Grid 0 is -nmax / max; grids 1..18 are -(nmax + 0.1 is) / max for
+  // is = -9..9 without 0, and replace the fit so far when they do better.
+  for (int grid = 0; grid <= 18; ++grid) {
+    const int is = grid < 10 ? grid - 10 : grid - 9;
+    const float numerator = grid == 0 ? static_cast<float>(-nmax)
+                                      : -(static_cast<float>(nmax) + 0.1f * static_cast<float>(is));
+    float iscale[kLanes];
+    float sumlx[kLanes] = {};
+    float suml2[kLanes] = {};
+    for (int k = 0; k < kLanes; ++k) iscale[k] = numerator / max[k];
+    for (int i = 0; i < n; ++i) {
+      for (int k = 0; k < kLanes; ++k) {
+        const float x = xt[i][k];
+        const float l = std::max(lo, std::min(hi, nearest_int_as_float(iscale[k] * x)));
+        const float w = x * x;
+        levels[i][k] = l;
+        sumlx[k] += w * x * l;
+        suml2[k] += w * l * l;
+      }
+    }
+    int32_t better[kLanes];  // a bool per lane, as wide as a float so selects vectorize
+    for (int k = 0; k < kLanes; ++k) {
+      better[k] = (grid == 0) | ((suml2[k] > 0) & (sumlx[k] * sumlx[k] > best[k] * suml2[k]));
+      const float fitted = suml2[k] != 0.0f ? sumlx[k] / suml2[k] : 0.0f;
+      scale[k] = better[k] ? fitted : scale[k];
+      best[k] = better[k] ? fitted * sumlx[k] : best[k];
+    }
+    for (int i = 0; i < n; ++i) {
+      for (int k = 0; k < kLanes; ++k) chosen[i][k] = better[k] ? levels[i][k] : chosen[i][k];
+    }
+  }
+  int32_t zero[kLanes];
+  for (int k = 0; k < kLanes; ++k) {
+    zero[k] = std::fabs(max[k]) < kGroupMaxEps;
+    scale[k] = zero[k] ? 0.0f : scale[k];
+  }
   for (int i = 0; i < n; ++i) {
-    const float w = x[i] * x[i];
-    const float wx = w * x[i];
-    for (int g = 0; g < kLanes; ++g) {
-      const float l = std::max(lo, std::min(hi, nearest_int_as_float(iscales[g] * x[i])));
-      lane_sumlx[g] += wx * l;
-      lane_suml2[g] += w * l * l;
+    for (int k = 0; k < kLanes; ++k) {
+      Lt[i][k] = static_cast<int8_t>(zero[k] ? 0 : static_cast<int>(chosen[i][k]) + nmax);
     }
   }
-  for (int g = 0; g < kGrids; ++g) {
-    if (lane_suml2[g] > 0 && lane_sumlx[g] * lane_sumlx[g] > best * lane_suml2[g]) {
-      for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(nmax + level(iscales[g] * x[i]));
-      scale = lane_sumlx[g] / lane_suml2[g];
-      best = scale * lane_sumlx[g];
+}
+
+// Asymmetric levels 0..nmax with x ~ scale * L - the_min: tries nstep+1 grids
+// in order, each centred on the best min so far, and keeps the weighted
+// least-squares (scale, min) of least error (absolute error if use_mad).
+// ggml's make_qkx2_quants; the_min is returned negated as ggml stores it. n <= 32.
+FLASHSLIM_LANE_CLONES
+void make_qkx2_quants_lanes(int n, int nmax, const float xt[][kLanes], const float wt[][kLanes],
+                            uint8_t Lt[][kLanes], float scale[kLanes], float the_min[kLanes],
+                            float rmin, float rdelta, int nstep, bool use_mad) {
+  float min[kLanes];
+  float max[kLanes];
+  float sum_w[kLanes];
+  float sum_x[kLanes];
+  for (int k = 0; k < kLanes; ++k) {
+    min[k] = max[k] = xt[0][k];
+    sum_w[k] = wt[0][k];
+    sum_x[k] = wt[0][k] * xt[0][k];
+  }
+  for (int i = 1; i < n; ++i) {
+    for (int k = 0; k < kLanes; ++k) {
+      const float x = xt[i][k];
+      min[k] = x < min[k] ? x : min[k];
+      max[k] = x > max[k] ? x : max[k];
+      sum_w[k] += wt[i][k];
+      sum_x[k] += wt[i][k] * x;
     }
   }
-  return scale;
+  const float fmax = static_cast<float>(nmax);
+  // Error measure: |diff| * |diff| is diff * diff to the bit, so one product
+  // with a loop-invariant factor covers both (and vectorizes).
+  const float mad = use_mad ? 1.0f : 0.0f;
+  const auto error_of = [mad](float diff) {
+    const float ad = std::fabs(diff);
+    return ad * (mad + (1.0f - mad) * ad);
+  };
+  int32_t flat[kLanes];  // max == min once min <= 0: all levels 0 at scale 0
+  float first_iscale[kLanes];
+  for (int k = 0; k < kLanes; ++k) {
+    min[k] = min[k] > 0 ? 0 : min[k];
+    flat[k] = max[k] == min[k];
+    first_iscale[k] = fmax / (max[k] - min[k]);
+    scale[k] = 1 / first_iscale[k];
+  }
+  float best_error[kLanes] = {};
+  float levels[32][kLanes];
+  float chosen[32][kLanes];
+  for (int i = 0; i < n; ++i) {
+    for (int k = 0; k < kLanes; ++k) {
+      const float l = std::max(
+          0.0f, std::min(fmax, nearest_int_as_float(first_iscale[k] * (xt[i][k] - min[k]))));
+      chosen[i][k] = l;
+      best_error[k] += wt[i][k] * error_of(scale[k] * l + min[k] - xt[i][k]);
+    }
+  }
+  for (int is = 0; is <= nstep; ++is) {
+    const float numerator = rmin + rdelta * static_cast<float>(is) + fmax;
+    float iscale[kLanes];
+    float sum_l[kLanes] = {};
+    float sum_l2[kLanes] = {};
+    float sum_xl[kLanes] = {};
+    for (int k = 0; k < kLanes; ++k) iscale[k] = numerator / (max[k] - min[k]);
+    for (int i = 0; i < n; ++i) {
+      for (int k = 0; k < kLanes; ++k) {
+        const float x = xt[i][k];
+        const float w = wt[i][k];
+        const float l =
+            std::max(0.0f, std::min(fmax, nearest_int_as_float(iscale[k] * (x - min[k]))));
+        levels[i][k] = l;
+        sum_l[k] += w * l;
+        sum_l2[k] += w * l * l;
+        sum_xl[k] += w * l * x;
+      }
+    }
+    // Lanes with D <= 0 may hold inf/NaN here; they are never chosen.
+    float det[kLanes];
+    float this_scale[kLanes];
+    float this_min[kLanes];
+    for (int k = 0; k < kLanes; ++k) {
+      det[k] = sum_w[k] * sum_l2[k] - sum_l[k] * sum_l[k];
+      this_scale[k] = (sum_w[k] * sum_xl[k] - sum_x[k] * sum_l[k]) / det[k];
+      this_min[k] = (sum_l2[k] * sum_x[k] - sum_l[k] * sum_xl[k]) / det[k];
+    }
+    for (int k = 0; k < kLanes; ++k) {  // a positive min is clamped to 0 and the scale refitted
+      const float scale_no_min = sum_xl[k] / sum_l2[k];
+      const int32_t clamp = this_min[k] > 0;
+      this_scale[k] = clamp ? scale_no_min : this_scale[k];
+      this_min[k] = clamp ? 0.0f : this_min[k];
+    }
+    float error[kLanes] = {};
+    for (int i = 0; i < n; ++i) {
+      for (int k = 0; k < kLanes; ++k) {
+        error[k] += wt[i][k] * error_of(this_scale[k] * levels[i][k] + this_min[k] - xt[i][k]);
+      }
+    }
+    int32_t better[kLanes];  // a bool per lane, as wide as a float so selects vectorize
+    for (int k = 0; k < kLanes; ++k) {
+      better[k] = (det[k] > 0) & (error[k] < best_error[k]);
+      best_error[k] = better[k] ? error[k] : best_error[k];
+      scale[k] = better[k] ? this_scale[k] : scale[k];
+      min[k] = better[k] ? this_min[k] : min[k];
+    }
+    for (int i = 0; i < n; ++i) {
+      for (int k = 0; k < kLanes; ++k) chosen[i][k] = better[k] ? levels[i][k] : chosen[i][k];
+    }
+  }
+  for (int k = 0; k < kLanes; ++k) {
+    scale[k] = flat[k] ? 0.0f : scale[k];
+    the_min[k] = -min[k];
+  }
+  for (int i = 0; i < n; ++i) {
+    for (int k = 0; k < kLanes; ++k) Lt[i][k] = static_cast<uint8_t>(flat[k] ? 0.0f : chosen[i][k]);
+  }
+}
+
+// Lane k of xt gets sub-block k (n floats from x + k * n) for k < count;
+// the other lanes get zeros (an all-zero sub-block quantizes to zeros).
+void to_lanes(const float* x, int n, int count, float xt[][kLanes]) {
+  for (int i = 0; i < n; ++i) {
+    for (int k = 0; k < kLanes; ++k) xt[i][k] = k < count ? x[k * n + i] : 0.0f;
+  }
+}
+
+template <typename T>
+void from_lanes(const T Lt[][kLanes], int n, int count, T* L) {
+  for (int k = 0; k < count; ++k) {
+    for (int i = 0; i < n; ++i) L[k * n + i] = Lt[i][k];
+  }
 }
 
 // Symmetric levels for Q3_K (stored +nmax): start from the max-based grid,
@@ -131,111 +282,6 @@ float make_q3_quants(int n, int nmax, const float* x, int8_t* L) {
   return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
 }
 
-// Asymmetric levels 0..nmax with x ~ scale * L - the_min: tries nstep+1 grids
-// and keeps the weighted least-squares (scale, min) of least error (absolute
-// error if use_mad). ggml's make_qkx2_quants; returns the scale.
-float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, uint8_t* L,
-                       float* the_min, float rmin, float rdelta, int nstep, bool use_mad) {
-  float min = x[0];
-  float max = x[0];
-  float sum_w = weights[0];
-  float sum_x = sum_w * x[0];
-  for (int i = 1; i < n; ++i) {
-    if (x[i] < min) min = x[i];
-    if (x[i] > max) max = x[i];
-    const float w = weights[i];
-    sum_w += w;
-    sum_x += w * x[i];
-  }
-  if (min > 0) min = 0;
-  if (max == min) {
-    std::fill(L, L + n, 0);
-    *the_min = -min;
-    return 0.0f;
-  }
-  auto error_of = [use_mad](float diff) { return use_mad ? std::fabs(diff) : diff * diff; };
-  float iscale = static_cast<float>(nmax) / (max - min);
-  float scale = 1 / iscale;
-  float best_error = 0.0f;
-  for (int i = 0; i < n; ++i) {
-    const int l = nearest_int(iscale * (x[i] - min));
-    L[i] = static_cast<uint8_t>(std::max(0, std::min(nmax, l)));
-    const float diff = scale * static_cast<float>(L[i]) + min - x[i];
-    best_error += weights[i] * error_of(diff);
-  }
-  // Grid is depends on the grids before it only through min, which changes
-  // when a grid wins. So all grids from `first` on are evaluated at once with
-  // the current min, one grid per lane (each lane sums over i in the same order
-  // as a grid-at-a-time loop, and the compiler vectorizes across lanes); they
-  // are then compared in order, and after a win that moves min the grids past
-  // the winner are evaluated again.
-  constexpr int kLanes = 4;  // grids first..first+3 at a time
-  float levels[32][kLanes];  // [element][grid - first], n <= 32
-  const float fmax = static_cast<float>(nmax);
-  int first = 0;
-  while (first <= nstep) {
-    float iscales[kLanes] = {};
-    for (int is = first; is <= std::min(nstep, first + kLanes - 1); ++is) {
-      iscales[is - first] =
-          (rmin + rdelta * static_cast<float>(is) + static_cast<float>(nmax)) / (max - min);
-    }
-    float sum_l[kLanes] = {};
-    float sum_l2[kLanes] = {};
-    float sum_xl[kLanes] = {};
-    for (int i = 0; i < n; ++i) {
-      const float w = weights[i];
-      const float xi = x[i];
-      const float shifted = x[i] - min;
-      for (int g = 0; g < kLanes; ++g) {
-        const float l = std::max(0.0f, std::min(fmax, nearest_int_as_float(iscales[g] * shifted)));
-        levels[i][g] = l;
-        sum_l[g] += w * l;
-        sum_l2[g] += w * l * l;
-        sum_xl[g] += w * l * xi;
-      }
-    }
-    // Lanes with D <= 0 (and the unused ones) may hold inf/NaN; they are never chosen.
-    float dets[kLanes];
-    float lane_scale[kLanes];
-    float lane_min[kLanes];
-    for (int g = 0; g < kLanes; ++g) {
-      dets[g] = sum_w * sum_l2[g] - sum_l[g] * sum_l[g];
-      lane_scale[g] = (sum_w * sum_xl[g] - sum_x * sum_l[g]) / dets[g];
-      lane_min[g] = (sum_l2[g] * sum_x - sum_l[g] * sum_xl[g]) / dets[g];
-      if (lane_min[g] > 0) {
-        lane_min[g] = 0;
-        lane_scale[g] = sum_xl[g] / sum_l2[g];
-      }
-    }
-    float errors[kLanes] = {};
-    for (int i = 0; i < n; ++i) {
-      for (int g = 0; g < kLanes; ++g) {
-        const float diff = lane_scale[g] * levels[i][g] + lane_min[g] - x[i];
-        errors[g] += weights[i] * error_of(diff);
-      }
-    }
-    const int end = std::min(nstep + 1, first + kLanes);
-    int next = end;
-    for (int is = first; is < end; ++is) {
-      const int g = is - first;
-      if (dets[g] > 0 && errors[g] < best_error) {
-        for (int i = 0; i < n; ++i) L[i] = static_cast<uint8_t>(levels[i][g]);
-        best_error = errors[g];
-        scale = lane_scale[g];
-        const bool min_moved = lane_min[g] != min;
-        min = lane_min[g];
-        if (min_moved) {
-          next = is + 1;
-          break;
-        }
-      }
-    }
-    first = next;
-  }
-  *the_min = -min;
-  return scale;
-}
-
 // Q2_K/Q3_K: 2-bit levels, element 32*k + l of each 128-element half in bits
 // 2k..2k+1 of qs[32*half + l].
 void pack_2bit(const uint8_t* L, uint8_t* qs) {
@@ -263,44 +309,66 @@ void pack_scale_min_k4(const uint8_t ls[8], const uint8_t lm[8], uint8_t packed[
 
 // Shared by Q4_K (nmax 15) and Q5_K (nmax 31): per 32-element sub-block a
 // (scale, min) fit, both quantized to 6 bits against the block maxima, then
-// every level re-rounded against the stored values. Fills d, dmin, scales and L.
-template <typename Block>
-void quantize_scale_min_k4(const float* x, Block& y, uint8_t L[QK_K], int nmax, float rmin,
-                           float rdelta, int nstep) {
-  float weights[32];
-  float mins[QK_K / 32];
-  float scales[QK_K / 32];
-  float max_scale = 0.0f;  // scales and mins are never negative here
-  float max_min = 0.0f;
-  for (int j = 0; j < QK_K / 32; ++j) {
-    float sum_x2 = 0.0f;
-    for (int l = 0; l < 32; ++l) sum_x2 += x[32 * j + l] * x[32 * j + l];
-    const float av_x = std::sqrt(sum_x2 / 32);
-    for (int l = 0; l < 32; ++l) weights[l] = av_x + std::fabs(x[32 * j + l]);
-    scales[j] = make_qkx2_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], rmin, rdelta,
-                                 nstep, false);
-    max_scale = std::max(max_scale, scales[j]);
-    max_min = std::max(max_min, mins[j]);
-  }
-  const float inv_scale = max_scale > 0 ? 63.0f / max_scale : 0.0f;
-  const float inv_min = max_min > 0 ? 63.0f / max_min : 0.0f;
-  uint8_t ls[8];
-  uint8_t lm[8];
-  for (int j = 0; j < QK_K / 32; ++j) {
-    ls[j] = std::min<uint8_t>(63, static_cast<uint8_t>(nearest_int(inv_scale * scales[j])));
-    lm[j] = std::min<uint8_t>(63, static_cast<uint8_t>(nearest_int(inv_min * mins[j])));
-  }
-  pack_scale_min_k4(ls, lm, y.scales);
-  y.d = fp32_to_fp16(max_scale / 63.0f);
-  y.dmin = fp32_to_fp16(max_min / 63.0f);
-  for (int j = 0; j < QK_K / 32; ++j) {
-    const ScaleMin sm = get_scale_min_k4(j, y.scales);
-    const float d = fp16_to_fp32(y.d) * static_cast<float>(sm.scale);
-    if (d == 0.0f) continue;
-    const float dm = fp16_to_fp32(y.dmin) * static_cast<float>(sm.min);
-    for (int ii = 0; ii < 32; ++ii) {
-      const int l = nearest_int((x[32 * j + ii] + dm) / d);
-      L[32 * j + ii] = static_cast<uint8_t>(std::max(0, std::min(nmax, l)));
+// every level re-rounded against the stored values; `pack` stores the levels
+// L[QK_K] into the block. Two blocks (16 sub-blocks) are searched at a time.
+template <typename Block, typename Pack>
+void quantize_scale_min_k4_row(const float* src, Block* y, int64_t n_blocks, int nmax, float rmin,
+                               float rdelta, int nstep, Pack pack) {
+  constexpr int kBlocks = kLanes / (QK_K / 32);
+  for (int64_t first = 0; first < n_blocks; first += kBlocks) {
+    const int count = static_cast<int>(std::min<int64_t>(kBlocks, n_blocks - first));
+    const float* x = src + first * QK_K;
+    float xt[32][kLanes];
+    float wt[32][kLanes];
+    to_lanes(x, 32, count * (QK_K / 32), xt);
+    // Weights av_x + |x|, av_x the sub-block's RMS.
+    float sum_x2[kLanes] = {};
+    for (int i = 0; i < 32; ++i) {
+      for (int k = 0; k < kLanes; ++k) sum_x2[k] += xt[i][k] * xt[i][k];
+    }
+    for (int i = 0; i < 32; ++i) {
+      for (int k = 0; k < kLanes; ++k) wt[i][k] = std::sqrt(sum_x2[k] / 32) + std::fabs(xt[i][k]);
+    }
+    uint8_t Lt[32][kLanes];
+    float all_scales[kLanes];
+    float all_mins[kLanes];
+    make_qkx2_quants_lanes(32, nmax, xt, wt, Lt, all_scales, all_mins, rmin, rdelta, nstep, false);
+    uint8_t all_L[kBlocks * QK_K];
+    from_lanes(Lt, 32, count * (QK_K / 32), all_L);
+    for (int b = 0; b < count; ++b) {
+      const float* xb = x + b * QK_K;
+      Block& yb = y[first + b];
+      uint8_t* L = all_L + b * QK_K;
+      const float* scales = all_scales + b * (QK_K / 32);
+      const float* mins = all_mins + b * (QK_K / 32);
+      float max_scale = 0.0f;  // scales and mins are never negative here
+      float max_min = 0.0f;
+      for (int j = 0; j < QK_K / 32; ++j) {
+        max_scale = std::max(max_scale, scales[j]);
+        max_min = std::max(max_min, mins[j]);
+      }
+      const float inv_scale = max_scale > 0 ? 63.0f / max_scale : 0.0f;
+      const float inv_min = max_min > 0 ? 63.0f / max_min : 0.0f;
+      uint8_t ls[8];
+      uint8_t lm[8];
+      for (int j = 0; j < QK_K / 32; ++j) {
+        ls[j] = std::min<uint8_t>(63, static_cast<uint8_t>(nearest_int(inv_scale * scales[j])));
+        lm[j] = std::min<uint8_t>(63, static_cast<uint8_t>(nearest_int(inv_min * mins[j])));
+      }
+      pack_scale_min_k4(ls, lm, yb.scales);
+      yb.d = fp32_to_fp16(max_scale / 63.0f);
+      yb.dmin = fp32_to_fp16(max_min / 63.0f);
+      for (int j = 0; j < QK_K / 32; ++j) {
+        const ScaleMin sm = get_scale_min_k4(j, yb.scales);
+        const float d = fp16_to_fp32(yb.d) * static_cast<float>(sm.scale);
+        if (d == 0.0f) continue;
+        const float dm = fp16_to_fp32(yb.dmin) * static_cast<float>(sm.min);
+        for (int ii = 0; ii < 32; ++ii) {
+          const int l = nearest_int((xb[32 * j + ii] + dm) / d);
+          L[32 * j + ii] = static_cast<uint8_t>(std::max(0, std::min(nmax, l)));
+        }
+      }
+      pack(L, yb);
     }
   }
 }
@@ -312,16 +380,21 @@ void quantize_q2_K(const float* src, void* dst, int64_t n) {
   constexpr float q4scale = 15.0f;
   for (int64_t i = 0; i < n / QK_K; ++i) {
     const float* x = src + i * QK_K;
-    uint8_t L[QK_K];
-    float weights[16];
+    float xt[16][kLanes];
+    float wt[16][kLanes];  // weights |x|
+    to_lanes(x, 16, QK_K / 16, xt);
+    for (int l = 0; l < 16; ++l) {
+      for (int k = 0; k < kLanes; ++k) wt[l][k] = std::fabs(xt[l][k]);
+    }
+    uint8_t Lt[16][kLanes];
     float mins[QK_K / 16];
     float scales[QK_K / 16];
+    make_qkx2_quants_lanes(16, 3, xt, wt, Lt, scales, mins, -0.5f, 0.1f, 15, true);
+    uint8_t L[QK_K];
+    from_lanes(Lt, 16, QK_K / 16, L);
     float max_scale = 0.0f;
     float max_min = 0.0f;
     for (int j = 0; j < QK_K / 16; ++j) {
-      for (int l = 0; l < 16; ++l) weights[l] = std::fabs(x[16 * j + l]);
-      scales[j] =
-          make_qkx2_quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], -0.5f, 0.1f, 15, true);
       max_scale = std::max(max_scale, scales[j]);
       max_min = std::max(max_min, mins[j]);
     }
@@ -412,47 +485,49 @@ void quantize_q3_K(const float* src, void* dst, int64_t n) {
 }
 
 void quantize_q4_K(const float* src, void* dst, int64_t n) {
-  auto* y = static_cast<block_q4_K*>(dst);
-  for (int64_t i = 0; i < n / QK_K; ++i) {
-    uint8_t L[QK_K];
-    quantize_scale_min_k4(src + i * QK_K, y[i], L, 15, -1.0f, 0.1f, 20);
-    for (int j = 0; j < QK_K; j += 64) {
-      for (int l = 0; l < 32; ++l) {
-        y[i].qs[j / 2 + l] = static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 4));
-      }
-    }
-  }
+  quantize_scale_min_k4_row(src, static_cast<block_q4_K*>(dst), n / QK_K, 15, -1.0f, 0.1f, 20,
+                            [](const uint8_t* L, block_q4_K& y) {
+                              for (int j = 0; j < QK_K; j += 64) {
+                                for (int l = 0; l < 32; ++l) {
+                                  y.qs[j / 2 + l] =
+                                      static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 4));
+                                }
+                              }
+                            });
 }
 
 void quantize_q5_K(const float* src, void* dst, int64_t n) {
-  auto* y = static_cast<block_q5_K*>(dst);
-  for (int64_t i = 0; i < n / QK_K; ++i) {
-    uint8_t L[QK_K];
-    quantize_scale_min_k4(src + i * QK_K, y[i], L, 31, -0.5f, 0.1f, 15);
-    std::memset(y[i].qh, 0, sizeof(y[i].qh));
-    for (int j = 0; j < QK_K; j += 64) {
-      const int pair = j / 64;
-      for (int l = 0; l < 32; ++l) {
-        const int lo = L[j + l];
-        const int hi = L[j + l + 32];
-        if (lo > 15) y[i].qh[l] |= static_cast<uint8_t>(1u << (2 * pair));
-        if (hi > 15) y[i].qh[l] |= static_cast<uint8_t>(2u << (2 * pair));
-        y[i].qs[j / 2 + l] = static_cast<uint8_t>((lo & 0xF) | ((hi & 0xF) << 4));
-      }
-    }
-  }
+  quantize_scale_min_k4_row(src, static_cast<block_q5_K*>(dst), n / QK_K, 31, -0.5f, 0.1f, 15,
+                            [](const uint8_t* L, block_q5_K& y) {
+                              std::memset(y.qh, 0, sizeof(y.qh));
+                              for (int j = 0; j < QK_K; j += 64) {
+                                const int pair = j / 64;
+                                for (int l = 0; l < 32; ++l) {
+                                  const int lo = L[j + l];
+                                  const int hi = L[j + l + 32];
+                                  if (lo > 15) y.qh[l] |= static_cast<uint8_t>(1u << (2 * pair));
+                                  if (hi > 15) y.qh[l] |= static_cast<uint8_t>(2u << (2 * pair));
+                                  y.qs[j / 2 + l] =
+                                      static_cast<uint8_t>((lo & 0xF) | ((hi & 0xF) << 4));
+                                }
+                              }
+                            });
 }
 
 void quantize_q6_K(const float* src, void* dst, int64_t n) {
   auto* y = static_cast<block_q6_K*>(dst);
   for (int64_t i = 0; i < n / QK_K; ++i) {
     const float* x = src + i * QK_K;
-    int8_t L[QK_K];
+    float xt[16][kLanes];
+    to_lanes(x, 16, QK_K / 16, xt);
+    int8_t Lt[16][kLanes];
     float scales[QK_K / 16];
+    make_qx_quants_lanes(16, 32, xt, Lt, scales);
+    int8_t L[QK_K];
+    from_lanes(Lt, 16, QK_K / 16, L);
     float max_scale = 0.0f;
     float max_abs_scale = 0.0f;
     for (int ib = 0; ib < QK_K / 16; ++ib) {
-      scales[ib] = make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib);
       const float abs_scale = std::fabs(scales[ib]);
       if (abs_scale > max_abs_scale) {
         max_abs_scale = abs_scale;
