@@ -31,15 +31,62 @@ void shave_head(const std::vector<planner::Matrix>& matrices, planner::Residency
   }
 }
 
+// Rows of `part` cut into `n` near-equal pieces (n <= rows).
+std::vector<TensorRows> even_pieces(const TensorRows& part, int64_t n) {
+  const int64_t rows = part.row_end - part.row_begin;
+  const uint64_t row_bytes = part.bytes / static_cast<uint64_t>(rows);
+  std::vector<TensorRows> pieces;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t begin = part.row_begin + rows * i / n;
+    const int64_t end = part.row_begin + rows * (i + 1) / n;
+    pieces.push_back({part.tensor, begin, end,
+                      part.file_offset + static_cast<uint64_t>(begin - part.row_begin) * row_bytes,
+                      static_cast<uint64_t>(end - begin) * row_bytes});
+  }
+  return pieces;
+}
+
+uint64_t largest_read(const std::vector<TensorRows>& pieces) {
+  uint64_t most = 0;
+  for (const TensorRows& p : pieces) most = std::max(most, chunk_read_bytes({p}));
+  return most;
+}
+
+// Rows of `part` cut into the fewest near-equal pieces whose aligned reads
+// each fit `slot_bytes`.
+std::vector<TensorRows> split_rows(const TensorRows& part, uint64_t slot_bytes) {
+  for (int64_t n = 1; n <= part.row_end - part.row_begin; ++n) {
+    std::vector<TensorRows> pieces = even_pieces(part, n);
+    if (largest_read(pieces) <= slot_bytes) return pieces;
+  }
+  fail("internal: {} rows {}..{}: one row does not fit a {}-byte slot", part.tensor, part.row_begin,
+       part.row_end, slot_bytes);
+}
+
+// Slot size: the larger aligned half of the largest streamed matrix of a
+// layer step. A step holds all its streamed rows at once, so the pool needs
+// the largest step plus room to read ahead; with whole-step slots that was
+// 3 x the largest step (one in use, two filling), with half-matrix slots the
+// FFN-in step (gate + up) holds 4 slots and two more read ahead: 1.5 x.
+// Halves also keep a matrix in at most 3 pieces (resident rows + 2).
+uint64_t slot_bytes_for(const Model& model, const std::vector<std::vector<TensorRows>>& parts) {
+  const auto& steps = model.schedule().steps;
+  uint64_t bytes = kMinSlotBytes;
+  for (size_t s = 0; s < steps.size(); ++s)
+    if (steps[s].kind != StepKind::Head)
+      for (const TensorRows& p : parts[s])
+        bytes = std::max(
+            bytes, largest_read(even_pieces(p, std::min<int64_t>(2, p.row_end - p.row_begin))));
+  return bytes;
+}
+
 Candidate build(const Model& model, const std::vector<planner::Matrix>& matrices,
                 ResidencyPolicy policy, planner::FlexibleOrder order, uint64_t keep) {
   const auto& steps = model.schedule().steps;
   planner::Residency residency = planner::choose_residency(matrices, policy, order, keep);
   auto parts = planner::streamed_parts(model, matrices, residency);
-  uint64_t cap = kMinSlotBytes;
-  for (size_t s = 0; s < steps.size(); ++s)
-    if (steps[s].kind != StepKind::Head) cap = std::max(cap, chunk_read_bytes(parts[s]));
-  shave_head(matrices, residency, cap);
+  const uint64_t slot_bytes = slot_bytes_for(model, parts);
+  shave_head(matrices, residency, slot_bytes);
   parts = planner::streamed_parts(model, matrices, residency);
 
   Candidate c;
@@ -53,31 +100,38 @@ Candidate build(const Model& model, const std::vector<planner::Matrix>& matrices
       plan.resident.push_back(
           {t.name, 0, residency.rows_kept[i], t.offset, residency.rows_kept[i] * t.row_bytes()});
   }
-  // Consecutive steps merged into one chunk while their reads fit a slot.
+  // Pieces of consecutive steps packed into one chunk while their reads fit a slot.
   for (size_t s = 0; s < steps.size(); ++s) {
-    if (parts[s].empty()) continue;
-    if (!plan.chunks.empty()) {
-      Chunk& last = plan.chunks.back();
-      std::vector<TensorRows> merged = last.parts;
-      merged.insert(merged.end(), parts[s].begin(), parts[s].end());
-      if (chunk_read_bytes(merged) <= cap) {
-        last.parts = std::move(merged);
-        last.last_step = static_cast<int32_t>(s);
-        continue;
+    for (const TensorRows& part : parts[s]) {
+      for (TensorRows& piece : split_rows(part, slot_bytes)) {
+        if (!plan.chunks.empty()) {
+          Chunk& last = plan.chunks.back();
+          std::vector<TensorRows> merged = last.parts;
+          merged.push_back(piece);
+          if (chunk_read_bytes(merged) <= slot_bytes) {
+            last.parts = std::move(merged);
+            last.last_step = static_cast<int32_t>(s);
+            continue;
+          }
+        }
+        Chunk chunk;
+        chunk.id = static_cast<int32_t>(plan.chunks.size());
+        chunk.first_step = chunk.last_step = static_cast<int32_t>(s);
+        chunk.parts.push_back(std::move(piece));
+        plan.chunks.push_back(std::move(chunk));
       }
     }
-    Chunk chunk;
-    chunk.id = static_cast<int32_t>(plan.chunks.size());
-    chunk.first_step = chunk.last_step = static_cast<int32_t>(s);
-    chunk.parts = parts[s];
-    plan.chunks.push_back(std::move(chunk));
   }
+  std::vector<int32_t> held(steps.size(), 0);  // chunks held at once during each step
   for (Chunk& chunk : plan.chunks) {
     chunk.bytes = 0;
     for (const TensorRows& p : chunk.parts) chunk.bytes += p.bytes;
-    plan.slot_bytes = std::max(plan.slot_bytes, chunk_read_bytes(chunk.parts));
+    for (int32_t s = chunk.first_step; s <= chunk.last_step; ++s) ++held[s];
   }
-  if (!plan.chunks.empty()) plan.n_slots = 1 + kPrefetchSlots;
+  if (!plan.chunks.empty()) {
+    plan.slot_bytes = slot_bytes;
+    plan.n_slots = *std::max_element(held.begin(), held.end()) + kPrefetchSlots;
+  }
   c.memory = plan_memory_bytes(plan);
   return c;
 }

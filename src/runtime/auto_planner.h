@@ -3,15 +3,16 @@
 // budget leaves for weights, without a profile (`flashslim plan` makes
 // profile-driven ones; the runtime executes either).
 // - Residency by policy (planner::choose_residency); vectors always resident.
-// - The output head, usually the largest step, keeps enough rows resident
-//   that it streams no more than the largest layer step: every step is
-//   held whole while it computes, so the slot pool must hold the largest
-//   streamed step, and rows moved from the head into residency cost what they
-//   save in slots.
-// - Chunks: consecutive steps' streamed rows merged while they fit one slot
-//   (the largest streamed step, at least kMinSlotBytes).
-// - Slots: the chunks one step holds plus kPrefetchSlots, more if the budget
-//   leaves room (up to kMaxSlots); window = n_slots - 1.
+// - Slot size: the larger half of the largest streamed matrix of a layer step
+//   (at least kMinSlotBytes). Every step is held whole while it computes, so
+//   the pool holds the largest streamed step plus the slots reading ahead;
+//   half-matrix slots make that 1.5x the largest step instead of 3x.
+// - The output head keeps enough rows resident that it streams no more than
+//   one slot (rows moved into residency save what they would cost in slots).
+// - Chunks: each streamed part cut into the fewest row pieces that fit a
+//   slot, pieces of consecutive steps packed into one chunk while they fit.
+// - Slots: the most chunks one step holds plus kPrefetchSlots, more if the
+//   budget leaves room (up to kMaxSlots); window = n_slots - 1.
 // The largest residency whose memory (plan_memory_bytes) fits is chosen.
 #include <cstdint>
 
