@@ -37,6 +37,7 @@ CounterSample sample_counters(const OpenedWeights& weights) {
   s.stall_ns = w.stall_ns;
   s.io_busy_ns = w.io_busy_ns;
   s.io_cpu_ns = w.io_cpu_ns;
+  s.in_flight_ns = w.in_flight_ns;
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   s.major_faults = static_cast<uint64_t>(usage.ru_majflt);
@@ -55,6 +56,26 @@ double RunSummary::read_gbps() const {
   const uint64_t busy = decode_end.io_busy_ns - decode_start.io_busy_ns;
   return busy > 0 ? static_cast<double>(decode_end.bytes_read - decode_start.bytes_read) / busy
                   : 0;  // bytes per ns = GB/s
+}
+
+std::vector<double> RunSummary::in_flight_shares() const {
+  std::vector<uint64_t> ns = decode_end.in_flight_ns;
+  uint64_t total = 0;
+  for (size_t k = 0; k < ns.size(); ++k) {
+    if (k < decode_start.in_flight_ns.size()) ns[k] -= decode_start.in_flight_ns[k];
+    total += ns[k];
+  }
+  std::vector<double> shares;
+  for (uint64_t t : ns)
+    shares.push_back(total > 0 ? static_cast<double>(t) / static_cast<double>(total) : 0);
+  return shares;
+}
+
+double RunSummary::mean_in_flight() const {
+  const std::vector<double> shares = in_flight_shares();
+  double mean = 0;
+  for (size_t k = 0; k < shares.size(); ++k) mean += static_cast<double>(k) * shares[k];
+  return mean;
 }
 
 double RunSummary::stall_s() const { return seconds(decode_end.stall_ns - decode_start.stall_ns); }
@@ -123,6 +144,7 @@ nlohmann::json run_summary_json(const RunSummary& s) {
       {"overlap_ratio", s.overlap_ratio()},
       {"compute_s_per_token", s.compute_s_per_token()},
       {"io_thread_cpu_share", s.io_cpu_share()},
+      {"reads_in_flight_share", s.in_flight_shares()},
       {"bound_tps", bound},
       {"percent_of_bound", bound > 0 ? 100.0 * s.decode_tps() / bound : 0},
       {"resident_bytes", s.weights.resident_bytes},
@@ -149,7 +171,7 @@ std::string run_summary_text(const RunSummary& s) {
       "memory:   budget {}, accounted {} ({}), peak RSS {}\n"
       "weights:  resident {} ({}), slots {}, mlock {}, storage {}\n"
       "stream:   {:.1f} MiB read per token at {:.2f} GB/s, {} stalls {:.3f} s, overlap {:.0f}%, "
-      "I/O thread CPU {:.0f}%\n"
+      "I/O thread CPU {:.0f}%, {:.1f} reads in flight on average ({:.0f}% of the time none)\n"
       "bound:    {:.2f} t/s from this run's own compute ({:.1f} ms/token) and read rate, measured "
       "{:.2f} t/s = {:.0f}% of it (scripts/stream_bench.sh uses resident compute and the disk's "
       "bandwidth)\n",
@@ -158,7 +180,8 @@ std::string run_summary_text(const RunSummary& s) {
       format_bytes(s.weights.resident_bytes), classes.empty() ? " none" : classes.substr(1),
       format_bytes(s.weights.slot_bytes), s.weights.mlock_ok ? "yes" : "no", s.weights.storage,
       s.bytes_per_token() / (1 << 20), s.read_gbps(), s.decode_end.stalls - s.decode_start.stalls,
-      s.stall_s(), 100 * s.overlap_ratio(), 100 * s.io_cpu_share(), bound,
+      s.stall_s(), 100 * s.overlap_ratio(), 100 * s.io_cpu_share(), s.mean_in_flight(),
+      s.in_flight_shares().empty() ? 0.0 : 100 * s.in_flight_shares()[0], bound,
       1000 * s.compute_s_per_token(), s.decode_tps(),
       bound > 0 ? 100.0 * s.decode_tps() / bound : 0);
 }

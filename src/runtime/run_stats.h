@@ -23,7 +23,8 @@ struct CounterSample {
   uint64_t stall_ns = 0;
   uint64_t io_busy_ns = 0;
   uint64_t io_cpu_ns = 0;
-  uint64_t major_faults = 0;  // getrusage RUSAGE_SELF
+  uint64_t major_faults = 0;           // getrusage RUSAGE_SELF
+  std::vector<uint64_t> in_flight_ns;  // WeightStats::in_flight_ns
 };
 CounterSample sample_counters(const OpenedWeights& weights);
 
@@ -63,6 +64,9 @@ struct RunSummary {
   double compute_s_per_token() const;  // decode time minus stalls, per token
   double io_cpu_share() const;         // prefetch thread's CPU time / decode time
   double bound_tps() const;            // min(1/T_compute, read GB/s / bytes per token)
+  // [k]: share of the prefetch queue's decode time with k reads in flight.
+  std::vector<double> in_flight_shares() const;
+  double mean_in_flight() const;
 };
 
 nlohmann::json token_entry_json(const TokenEntry& entry, size_t index, uint64_t origin_ns);

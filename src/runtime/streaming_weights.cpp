@@ -50,7 +50,8 @@ StreamingWeights::StreamingWeights(const Model& model, const storage::Storage& s
       storage_(storage),
       plan_(std::move(plan)),
       options_(options),
-      pool_(plan_.chunks.empty() ? 0 : plan_.n_slots, plan_.chunks.empty() ? 0 : plan_.slot_bytes) {
+      pool_(plan_.chunks.empty() ? 0 : plan_.n_slots, plan_.chunks.empty() ? 0 : plan_.slot_bytes),
+      in_flight_ns_(options_.prefetch ? options_.queue_depth + 1 : 0) {
   if (kStreamReadAlignment % storage_.alignment() != 0)
     fail("internal: storage {} needs {}-byte alignment, the runtime reads in {}",
          storage_.description(), storage_.alignment(), kStreamReadAlignment);
@@ -243,6 +244,13 @@ void StreamingWeights::prefetch_loop() {
   std::vector<int32_t> slot_chunk(plan_.n_slots, -1);
   int64_t issue = 0;  // sequence number of the next chunk to read
   uint64_t busy_since = 0;
+  uint64_t depth_since = 0;  // when the queue's depth last changed (0: no read yet)
+  // Adds the time since the last change to the depth the queue had during it.
+  auto depth_lap = [&](unsigned depth) {
+    const uint64_t now = storage::now_ns();
+    if (depth_since != 0) in_flight_ns_[depth] += now - depth_since;
+    depth_since = now;
+  };
   auto set_error = [&](std::string message) {
     {
       std::lock_guard lock(mutex_);
@@ -275,6 +283,7 @@ void StreamingWeights::prefetch_loop() {
         const Pending p = to_submit[submit_next++];
         const AlignedRead& r = chunk_layouts_[slot_chunk[p.slot]].reads[p.read];
         if (queue->in_flight() == 0) busy_since = storage::now_ns();
+        depth_lap(queue->in_flight());
         queue->submit({r.file_offset, read_span(pool_.data(p.slot), r),
                        (static_cast<uint64_t>(p.slot) << 32) | p.read});
       }
@@ -283,7 +292,9 @@ void StreamingWeights::prefetch_loop() {
         submit_next = 0;
       }
       if (queue->in_flight() == 0) continue;
+      const unsigned depth = queue->in_flight();
       const storage::ReadCompletion done = queue->wait_one();
+      depth_lap(depth);
       io_cpu_ns_ = thread_cpu_ns();
       if (queue->in_flight() == 0) io_busy_ns_ += storage::now_ns() - busy_since;
       const int32_t slot = static_cast<int32_t>(done.tag >> 32);
@@ -360,6 +371,7 @@ WeightStats StreamingWeights::stats() const {
   s.stall_ns = stall_ns_;
   s.io_busy_ns = io_busy_ns_;
   s.io_cpu_ns = io_cpu_ns_;
+  for (const auto& ns : in_flight_ns_) s.in_flight_ns.push_back(ns);
   s.resident_bytes = resident_buffer_.size();
   s.slot_bytes = static_cast<uint64_t>(pool_.size()) * pool_.slot_bytes();
   for (const TensorRows& r : plan_.resident)

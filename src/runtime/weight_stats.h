@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "model/weight_access.h"
 
@@ -25,6 +26,9 @@ struct WeightStats {
   std::map<std::string, uint64_t> resident_by_class;  // tensor class name → bytes of rows
   bool mlock_ok = false;                              // resident weights are locked in memory
   std::string storage;                                // backend description
+  // [k]: wall time (ns) the prefetch queue had k reads in flight, counted
+  // from the first read (stream mode; empty otherwise).
+  std::vector<uint64_t> in_flight_ns;
 };
 
 // A WeightAccess that reports WeightStats. stats() is thread-safe.
