@@ -38,12 +38,20 @@ float signed_absmax(const float* x, int n) {
 // element i of lane k's sub-block.
 constexpr int kLanes = 16;
 
-// On x86 the lane loops are also compiled for AVX2 (picked at load time);
-// FMA stays off there, so products and sums round exactly as in the baseline.
-#if defined(__x86_64__) && defined(__GNUC__)
-#define FLASHSLIM_LANE_CLONES [[gnu::target_clones("avx2", "default")]]
+// On x86 the lane loops are also compiled for AVX-512 and AVX2 (picked at
+// load time). Both would fuse a * b + c into FMA, which rounds once instead of
+// twice and changes the output bytes, so contraction is turned off for them
+// (GCC: optimize attribute; clang: FLASHSLIM_NO_FP_CONTRACT, first in the body).
+#if defined(__x86_64__) && defined(__clang__)
+#define FLASHSLIM_LANE_CLONES [[gnu::target_clones("avx512f", "avx2", "default")]]
+#define FLASHSLIM_NO_FP_CONTRACT _Pragma("clang fp contract(off)")
+#elif defined(__x86_64__) && defined(__GNUC__)
+#define FLASHSLIM_LANE_CLONES \
+  [[gnu::target_clones("avx512f", "avx2", "default"), gnu::optimize("fp-contract=off")]]
+#define FLASHSLIM_NO_FP_CONTRACT
 #else
 #define FLASHSLIM_LANE_CLONES
+#define FLASHSLIM_NO_FP_CONTRACT
 #endif
 
 // Symmetric levels in -nmax..nmax-1 (stored +nmax) with a scale found by a
@@ -52,6 +60,7 @@ constexpr int kLanes = 16;
 FLASHSLIM_LANE_CLONES
 void make_qx_quants_lanes(int n, int nmax, const float xt[][kLanes], int8_t Lt[][kLanes],
                           float scale[kLanes]) {
+  FLASHSLIM_NO_FP_CONTRACT
   float max[kLanes] = {};  // signed value of largest magnitude
   float amax[kLanes] = {};
   for (int i = 0; i < n; ++i) {
@@ -117,6 +126,7 @@ FLASHSLIM_LANE_CLONES
 void make_qkx2_quants_lanes(int n, int nmax, const float xt[][kLanes], const float wt[][kLanes],
                             uint8_t Lt[][kLanes], float scale[kLanes], float the_min[kLanes],
                             float rmin, float rdelta, int nstep, bool use_mad) {
+  FLASHSLIM_NO_FP_CONTRACT
   float min[kLanes];
   float max[kLanes];
   float sum_w[kLanes];
@@ -358,14 +368,15 @@ void quantize_scale_min_k4_row(const float* src, Block* y, int64_t n_blocks, int
       pack_scale_min_k4(ls, lm, yb.scales);
       yb.d = fp32_to_fp16(max_scale / 63.0f);
       yb.dmin = fp32_to_fp16(max_min / 63.0f);
+      const float fmax = static_cast<float>(nmax);
       for (int j = 0; j < QK_K / 32; ++j) {
         const ScaleMin sm = get_scale_min_k4(j, yb.scales);
         const float d = fp16_to_fp32(yb.d) * static_cast<float>(sm.scale);
         if (d == 0.0f) continue;
         const float dm = fp16_to_fp32(yb.dmin) * static_cast<float>(sm.min);
         for (int ii = 0; ii < 32; ++ii) {
-          const int l = nearest_int((xb[32 * j + ii] + dm) / d);
-          L[32 * j + ii] = static_cast<uint8_t>(std::max(0, std::min(nmax, l)));
+          const float l = nearest_int_as_float((xb[32 * j + ii] + dm) / d);
+          L[32 * j + ii] = static_cast<uint8_t>(std::max(0.0f, std::min(fmax, l)));
         }
       }
       pack(L, yb);
@@ -547,8 +558,8 @@ void quantize_q6_K(const float* src, void* dst, int64_t n) {
       const float d = fp16_to_fp32(y[i].d) * static_cast<float>(y[i].scales[j]);
       if (d == 0.0f) continue;
       for (int ii = 0; ii < 16; ++ii) {
-        const int l = nearest_int(x[16 * j + ii] / d);
-        L[16 * j + ii] = static_cast<int8_t>(std::max(-32, std::min(31, l)) + 32);
+        const float l = nearest_int_as_float(x[16 * j + ii] / d);
+        L[16 * j + ii] = static_cast<int8_t>(std::max(-32.0f, std::min(31.0f, l)) + 32.0f);
       }
     }
     // Per 128 elements: 64 bytes of low nibbles (quarters 0/1 low, 2/3 high)
