@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/target_clones.h"
 
 namespace flashslim {
 namespace {
@@ -57,60 +58,56 @@ uint64_t splitmix64(uint64_t& state) {
 }
 
 // Approximately normal samples from 8 independent xoshiro128+ generators
-// stepped in lockstep (the lane loops compile to SIMD). Each sample is the sum
-// of four 16-bit uniforms (two outputs of its lane): Irwin-Hall with 4 terms,
-// mean 4 * 32767.5, standard deviation 65536 / sqrt(3) (to 1e-5), tails cut
-// at 3.46 sigma.
-class NormalSampler {
- public:
-  explicit NormalSampler(uint64_t seed) {
-    for (int k = 0; k < kLanes; ++k) {
-      const uint64_t lo = splitmix64(seed), hi = splitmix64(seed);
-      a_[k] = static_cast<uint32_t>(lo);
-      b_[k] = static_cast<uint32_t>(lo >> 32);
-      c_[k] = static_cast<uint32_t>(hi);
-      d_[k] = static_cast<uint32_t>(hi >> 32) | 1;  // state must not be all zero
-    }
-  }
+// stepped in lockstep (the lane loops vectorize; core/target_clones.h). Each
+// sample is the sum of four 16-bit uniforms (two outputs of its lane):
+// Irwin-Hall with 4 terms, mean 4 * 32767.5, standard deviation
+// 65536 / sqrt(3) (to 1e-5), tails cut at 3.46 sigma.
+constexpr int kSamplerLanes = 8;
 
-  void fill(float mean, float stddev, float* out, int64_t n) {
-    const float scale = stddev * std::sqrt(3.0f) / 65536.0f;
-    const float offset = mean - 131070.0f * scale;
-    // Local copies of the state let the compiler keep it in vector registers.
-    uint32_t a[kLanes], b[kLanes], c[kLanes], d[kLanes];
-    std::copy_n(a_, kLanes, a);
-    std::copy_n(b_, kLanes, b);
-    std::copy_n(c_, kLanes, c);
-    std::copy_n(d_, kLanes, d);
-    float group[kLanes];
-    for (int64_t i = 0; i < n; i += kLanes) {
-      for (int k = 0; k < kLanes; ++k) {
-        uint32_t sum = 0;
-        for (int step = 0; step < 2; ++step) {
-          const uint32_t r = a[k] + d[k];
-          const uint32_t t = b[k] << 9;
-          c[k] ^= a[k];
-          d[k] ^= b[k];
-          b[k] ^= c[k];
-          a[k] ^= d[k];
-          c[k] ^= t;
-          d[k] = std::rotl(d[k], 11);
-          sum += (r & 0xFFFF) + (r >> 16);
-        }
-        group[k] = static_cast<float>(static_cast<int32_t>(sum)) * scale + offset;
-      }
-      std::copy_n(group, std::min<int64_t>(kLanes, n - i), out + i);
-    }
-    std::copy_n(a, kLanes, a_);
-    std::copy_n(b, kLanes, b_);
-    std::copy_n(c, kLanes, c_);
-    std::copy_n(d, kLanes, d_);
-  }
-
- private:
-  static constexpr int kLanes = 8;
-  uint32_t a_[kLanes], b_[kLanes], c_[kLanes], d_[kLanes];
+struct SamplerState {
+  uint32_t a[kSamplerLanes], b[kSamplerLanes], c[kSamplerLanes], d[kSamplerLanes];
 };
+
+SamplerState seed_sampler(uint64_t seed) {
+  SamplerState s;
+  for (int k = 0; k < kSamplerLanes; ++k) {
+    const uint64_t lo = splitmix64(seed), hi = splitmix64(seed);
+    s.a[k] = static_cast<uint32_t>(lo);
+    s.b[k] = static_cast<uint32_t>(lo >> 32);
+    s.c[k] = static_cast<uint32_t>(hi);
+    s.d[k] = static_cast<uint32_t>(hi >> 32) | 1;  // state must not be all zero
+  }
+  return s;
+}
+
+FLASHSLIM_LANE_CLONES
+void fill_normal(SamplerState& state, float mean, float stddev, float* out, int64_t n) {
+  FLASHSLIM_NO_FP_CONTRACT
+  const float scale = stddev * std::sqrt(3.0f) / 65536.0f;
+  const float offset = mean - 131070.0f * scale;
+  // A local copy of the state lets the compiler keep it in vector registers.
+  SamplerState s = state;
+  float group[kSamplerLanes];
+  for (int64_t i = 0; i < n; i += kSamplerLanes) {
+    for (int k = 0; k < kSamplerLanes; ++k) {
+      uint32_t sum = 0;
+      for (int step = 0; step < 2; ++step) {
+        const uint32_t r = s.a[k] + s.d[k];
+        const uint32_t t = s.b[k] << 9;
+        s.c[k] ^= s.a[k];
+        s.d[k] ^= s.b[k];
+        s.b[k] ^= s.c[k];
+        s.a[k] ^= s.d[k];
+        s.c[k] ^= t;
+        s.d[k] = std::rotl(s.d[k], 11);
+        sum += (r & 0xFFFF) + (r >> 16);
+      }
+      group[k] = static_cast<float>(static_cast<int32_t>(sum)) * scale + offset;
+    }
+    std::copy_n(group, std::min<int64_t>(kSamplerLanes, n - i), out + i);
+  }
+  state = s;
+}
 
 uint64_t chunk_seed(uint64_t seed, size_t tensor, size_t chunk_in_tensor) {
   uint64_t state = seed;
@@ -244,8 +241,8 @@ class ChunkPipeline {
     const SyntheticTensor& t = tensors_[chunk.tensor];
     const int64_t n = chunk.n_rows * t.ne[0];
     values.resize(static_cast<size_t>(n));
-    NormalSampler(chunk_seed(seed_, chunk.tensor, chunk.index_in_tensor))
-        .fill(t.mean, t.stddev, values.data(), n);
+    SamplerState sampler = seed_sampler(chunk_seed(seed_, chunk.tensor, chunk.index_in_tensor));
+    fill_normal(sampler, t.mean, t.stddev, values.data(), n);
     // Rows are whole blocks, so a chunk of rows quantizes as one long row.
     type_traits(t.type).from_float(values.data(), out, n);
   }

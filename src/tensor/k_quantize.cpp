@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/target_clones.h"
 #include "tensor/block_formats.h"
 #include "tensor/k_quant_helpers.h"
 #include "tensor/reference_kernels.h"
@@ -34,25 +35,9 @@ float signed_absmax(const float* x, int n) {
 // Sub-blocks are searched side by side, one per lane: every lane runs ggml's
 // scalar algorithm on its own sub-block with the same float operations in the
 // same order, so the lane loops (fixed length, selects instead of branches)
-// vectorize without changing a bit. Operands are transposed: xt[i][k] is
-// element i of lane k's sub-block.
+// vectorize, also for AVX2/AVX-512 (core/target_clones.h), without changing a
+// bit. Operands are transposed: xt[i][k] is element i of lane k's sub-block.
 constexpr int kLanes = 16;
-
-// On x86 the lane loops are also compiled for AVX-512 and AVX2 (picked at
-// load time). Both would fuse a * b + c into FMA, which rounds once instead of
-// twice and changes the output bytes, so contraction is turned off for them
-// (GCC: optimize attribute; clang: FLASHSLIM_NO_FP_CONTRACT, first in the body).
-#if defined(__x86_64__) && defined(__clang__)
-#define FLASHSLIM_LANE_CLONES [[gnu::target_clones("avx512f", "avx2", "default")]]
-#define FLASHSLIM_NO_FP_CONTRACT _Pragma("clang fp contract(off)")
-#elif defined(__x86_64__) && defined(__GNUC__)
-#define FLASHSLIM_LANE_CLONES \
-  [[gnu::target_clones("avx512f", "avx2", "default"), gnu::optimize("fp-contract=off")]]
-#define FLASHSLIM_NO_FP_CONTRACT
-#else
-#define FLASHSLIM_LANE_CLONES
-#define FLASHSLIM_NO_FP_CONTRACT
-#endif
 
 // Symmetric levels in -nmax..nmax-1 (stored +nmax) with a scale found by a
 // weighted least-squares fit (weights x^2) over 19 candidate grids compared
