@@ -321,8 +321,10 @@ void quantize_scale_min_k4_row(const float* src, Block* y, int64_t n_blocks, int
     for (int i = 0; i < 32; ++i) {
       for (int k = 0; k < kLanes; ++k) sum_x2[k] += xt[i][k] * xt[i][k];
     }
+    float av_x[kLanes];
+    for (int k = 0; k < kLanes; ++k) av_x[k] = std::sqrt(sum_x2[k] / 32);
     for (int i = 0; i < 32; ++i) {
-      for (int k = 0; k < kLanes; ++k) wt[i][k] = std::sqrt(sum_x2[k] / 32) + std::fabs(xt[i][k]);
+      for (int k = 0; k < kLanes; ++k) wt[i][k] = av_x[k] + std::fabs(xt[i][k]);
     }
     uint8_t Lt[32][kLanes];
     float all_scales[kLanes];
