@@ -9,7 +9,8 @@
 #
 # Usage: scripts/plan_bench.sh [MODEL]   (root: cgroups and drop_caches)
 # Environment: FLASHSLIM_BIN (default build/flashslim), BUDGETS ("25% 50% 75%"),
-# POLICIES ("balanced layers flexible"), KINDS ("planned auto"), REPEATS (3),
+# POLICIES ("balanced layers flexible"; also ffn-first and attention-first:
+# flexible with that order fixed), KINDS ("planned auto"), REPEATS (3),
 # TOKENS (24), THREADS (2), PROFILE (profile.json to use; default: made here
 # with `flashslim profile`), OUT (results directory, default a temp dir).
 set -euo pipefail
@@ -41,10 +42,18 @@ if [[ ! -f $PROFILE ]]; then
   "$BIN" profile -m "$MODEL" -t "$THREADS" -o "$PROFILE" 2> "$OUT/profile.err"
 fi
 
+# policy_flags NAME: the plan flags of a POLICIES entry.
+policy_flags() {
+  case $1 in
+    ffn-first | attention-first) echo "--policy flexible --flexible-order $1" ;;
+    *) echo "--policy $1" ;;
+  esac
+}
+
 # The same budget strings go to plan and run (percentages of the model file).
 for budget in $BUDGETS; do
   for policy in $POLICIES; do
-    "$BIN" plan -m "$MODEL" --budget "$budget" --profile "$PROFILE" --policy "$policy" \
+    "$BIN" plan -m "$MODEL" --budget "$budget" --profile "$PROFILE" $(policy_flags "$policy") \
       -t "$THREADS" -c $CTX -b $BATCH -o "$OUT/plan-${budget%\%}-$policy.json" 2>> "$OUT/plan.err"
   done
 done
@@ -71,6 +80,7 @@ for rep in $(seq 1 "$REPEATS"); do
         if [[ $kind == planned ]]; then
           run "$name" "$plan" --plan "$plan"
         else
+          [[ $policy == *-first ]] && continue  # `run` has no order flag: its flexible picks by budget
           run "$name" "$plan" --mode stream --budget "$budget" --policy "$policy"
         fi
       done
@@ -82,26 +92,37 @@ python3 - "$OUT" "$BUDGETS" "$POLICIES" "$KINDS" "$REPEATS" <<'PY'
 import json, os, statistics, sys
 out, budgets, policies, kinds, repeats = sys.argv[1], sys.argv[2].split(), sys.argv[3].split(), sys.argv[4].split(), int(sys.argv[5])
 runs = {r["name"]: r for r in map(json.loads, open(os.path.join(out, "runs.jsonl")))}
-print("| budget | policy | kind | median decode t/s | runs t/s | predicted t/s | error | load (1 min) |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+med = lambda xs: statistics.median(xs) if xs else float("nan")
+# decode_tps counts the token sampled from the prefill's logits (n tokens over
+# n-1 passes); the plan predicts passes per second, so errors use passes/s.
+print("| budget | policy | kind | median decode t/s | runs t/s | passes/s | predicted | error | read GB/s run (plan) | compute ms/pass run (profile) | load (1 min) |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for b in budgets:
     for p in policies:
         plan = json.load(open(os.path.join(out, f"plan-{b.rstrip('%')}-{p}.json")))
         predicted = plan["predictions"]["decode_tokens_per_s"]
+        assumed = plan["prefetch"]["assumed_read"]["gb_per_s"]
+        profiled = plan["cmt"]["decode"]["compute_ms"]
         for k in kinds:
-            tps, loads = [], []
-            for rep in range(1, repeats + 1):
-                name = f"{b.rstrip('%')}-{p}-{k}-{rep}"
+            names = [f"{b.rstrip('%')}-{p}-{k}-{rep}" for rep in range(1, repeats + 1)]
+            if not any(n in runs for n in names):
+                continue
+            tps, pps, gbps, cms, loads = [], [], [], [], []
+            for name in names:
                 r = runs.get(name, {})
                 loads.append(r.get("load", "?"))
-                if r.get("status") == "ok":
-                    tps.append(json.load(open(os.path.join(out, name + ".json")))["decode_tps"])
-                else:
+                if r.get("status") != "ok":
                     tps.append(float("nan"))
+                    continue
+                st = json.load(open(os.path.join(out, name + ".json")))
+                tps.append(st["decode_tps"])
+                pps.append(st["decode_passes"] / st["decode_s"])
+                gbps.append(st["read_gbps"])
+                cms.append(1000 * (st["decode_s"] - st["stall_s"]) / st["decode_passes"])
             ok = [t for t in tps if t == t]
-            med = statistics.median(ok) if ok else float("nan")
             pred = f"{predicted:.2f}" if k == "planned" else ""
-            err = f"{100 * (predicted - med) / med:+.0f}%" if k == "planned" and ok else ""
-            print(f"| {b} | {p} | {k} | {med:.2f} | {' '.join(f'{t:.2f}' for t in tps)} | {pred} | {err} | {' '.join(loads)} |")
+            err = f"{100 * (predicted - med(pps)) / med(pps):+.0f}%" if k == "planned" and pps else ""
+            print(f"| {b} | {p} | {k} | {med(ok):.2f} | {' '.join(f'{t:.2f}' for t in tps)} | {med(pps):.2f} | {pred} | {err} "
+                  f"| {med(gbps):.2f} ({assumed:.2f}) | {med(cms):.0f} ({profiled:.0f}) | {' '.join(loads)} |")
 PY
 echo "results in $OUT" >&2

@@ -135,8 +135,14 @@ TEST(PlannerResidency, FlexibleKeepsItsFirstClassBeforeTheOther) {
         << matrices[i].info->name;
   const Residency ffn =
       choose_residency(matrices, ResidencyPolicy::Flexible, FlexibleOrder::FfnFirst, attention);
-  for (size_t i = 0; i < matrices.size(); ++i)
-    if (matrices[i].attention) EXPECT_EQ(ffn.rows_kept[i], 0) << matrices[i].info->name;
+  for (size_t i = 0; i < matrices.size(); ++i) {
+    if (matrices[i].attention) {
+      EXPECT_EQ(ffn.rows_kept[i], 0) << matrices[i].info->name;
+    }
+  }
+  EXPECT_EQ(parse_flexible_order("ffn-first"), FlexibleOrder::FfnFirst);
+  EXPECT_EQ(parse_flexible_order("attention-first"), FlexibleOrder::AttentionFirst);
+  EXPECT_THROW(parse_flexible_order("ffn"), Error);
 }
 
 TEST(PlannerProfile, ReadSettingPrefersMoreInFlightAmongNearEqualPoints) {
@@ -154,6 +160,10 @@ TEST(PlannerProfile, ReadSettingPrefersMoreInFlightAmongNearEqualPoints) {
   chosen = p.best_read(4 << 20);
   EXPECT_EQ(chosen.read_bytes, 2u << 20);
   EXPECT_DOUBLE_EQ(chosen.gb_per_s, 1.0);
+  // No more bytes in flight than the plan's slots take: 2 MiB x 1 is out at 1 MiB.
+  chosen = p.best_read(4 << 20, 1 << 20);
+  EXPECT_EQ(chosen.read_bytes, 256u << 10);
+  EXPECT_EQ(chosen.queue_depth, 2u);
 }
 
 TEST(PlannerSimulator, KnownAnswers) {
@@ -183,6 +193,25 @@ TEST(PlannerSimulator, KnownAnswers) {
   in.n_slots = 1;
   r = simulate(in);
   EXPECT_NEAR(r.pass_ms, 42, 1e-9);
+}
+
+TEST(PlannerSimulator, StepTakingTwoChunks) {
+  // Step 1 needs chunks 1 and 2 (a matrix split over two slots): the disk
+  // reads all three back to back, 30 ms per pass.
+  std::vector<Chunk> chunks(3);
+  chunks[0] = {0, 0, 0, {}, 1, 0};
+  chunks[1] = {1, 1, 1, {}, 1, 1};
+  chunks[2] = {2, 1, 1, {}, 1, 2};
+  SimulationInput in;
+  in.chunks = &chunks;
+  in.chunk_io_ms = {10, 10, 10};
+  in.step_ms = {1, 1};
+  in.n_slots = 3;
+  in.window = 2;
+  const SimulationResult r = simulate(in);
+  EXPECT_NEAR(r.pass_ms, 30, 1e-9);
+  EXPECT_NEAR(r.chunks[1].t_compute_ms, 0, 1e-9);  // step 1's time goes to its last chunk
+  EXPECT_NEAR(r.chunks[2].t_compute_ms, 1, 1e-9);
 }
 
 TEST(PlannerPartitioner, MergesStepsOnlyWhenTheirReadHidesUnderCompute) {

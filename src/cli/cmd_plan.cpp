@@ -20,6 +20,7 @@ struct PlanFlags {
   std::string budget;
   std::string profile_path;
   std::string policy = "balanced";
+  std::string flexible_order;  // "" = both, compared by simulation
   int32_t threads = 0;
   int32_t n_ctx = 0;
   int32_t n_batch = 512;
@@ -34,6 +35,11 @@ void plan(const PlanFlags& f) {
   planner::PlanRequest request;
   request.budget_bytes = parse_size(f.budget, model.file().file_size);
   request.policy = parse_residency_policy(f.policy);
+  if (!f.flexible_order.empty()) {
+    if (request.policy != ResidencyPolicy::Flexible)
+      fail("--flexible-order {}: only with --policy flexible", f.flexible_order);
+    request.flexible_order = planner::parse_flexible_order(f.flexible_order);
+  }
   request.n_ctx = f.n_ctx;
   request.n_batch = f.n_batch;
   request.kv_type = f.kv_type;
@@ -81,6 +87,9 @@ void register_plan_command(CLI::App& app) {
   cmd->add_option("--profile", flags->profile_path,
                   "profile.json from `flashslim profile` (default: calibrate quickly)");
   cmd->add_option("--policy", flags->policy, "Residency policy: balanced, flexible or layers");
+  cmd->add_option("--flexible-order", flags->flexible_order,
+                  "With --policy flexible: keep attention-first or ffn-first (default: both "
+                  "simulated, the faster kept)");
   cmd->add_option("-t,--threads", flags->threads,
                   "Compute threads for the quick calibration (default: all cores)")
       ->check(CLI::Range(1, 1024));

@@ -63,7 +63,7 @@ PhasePlan phase_from_json(const JsonFields& f, const std::string& phase, size_t 
   p.timeline.io_ms = f.number("io_ms");
   p.timeline.stall_ms = f.number("stall_ms");
   const size_t n = f.array("chunks").size();
-  int32_t next_step = 0;
+  int32_t first_step_before = 0;  // as the runtime: first steps non-decreasing
   for (size_t k = 0; k < n; ++k) {
     const JsonFields c = f.element("chunks", k);
     Chunk chunk;
@@ -72,11 +72,11 @@ PhasePlan phase_from_json(const JsonFields& f, const std::string& phase, size_t 
       c.fail_at("id", fmt::format("expected {} (chunks are numbered in order)", k));
     chunk.first_step = static_cast<int32_t>(c.i64("first_step"));
     chunk.last_step = static_cast<int32_t>(c.i64("last_step"));
-    if (chunk.first_step < next_step || chunk.last_step < chunk.first_step ||
+    if (chunk.first_step < first_step_before || chunk.last_step < chunk.first_step ||
         chunk.last_step >= static_cast<int32_t>(n_steps))
       c.fail_at("last_step", fmt::format("steps {}..{} are out of order or outside the {} steps",
                                          chunk.first_step, chunk.last_step, n_steps));
-    next_step = chunk.last_step + 1;
+    first_step_before = chunk.first_step;
     chunk.slot = static_cast<int32_t>(c.i64("slot"));
     chunk.bytes = c.u64("bytes");
     uint64_t sum = 0;

@@ -58,21 +58,34 @@ uint64_t weight_memory(const std::vector<ResidentRows>& resident, int32_t n_slot
   return plan_memory_bytes(s) + static_cast<uint64_t>(n_slots) * slot_bytes;
 }
 
-double io_ms(const Profile& profile, uint64_t read_bytes) {
-  return static_cast<double>(read_bytes) / (profile.best_read(read_bytes).gb_per_s * 1e6);
+// The read setting a plan runs with (the runtime reads every chunk with it):
+// reads no larger than its largest chunk, and no more bytes in flight than
+// the slots other than the one in use can take. The curve's fastest points
+// keep 32-128 MiB in flight; a plan with two slots of 7 MiB never does, and
+// runs of such a plan read at the rate of the curve's points within its
+// slots (0.70-1.03 GB/s, median 0.84, over 7 cold runs of the 1.1B model at
+// 50% where the uncapped point promised 0.97).
+BandwidthPoint read_setting(const Profile& profile, uint64_t largest_chunk, int32_t n_slots,
+                            uint64_t slot_bytes) {
+  const uint64_t in_flight = static_cast<uint64_t>(std::max(n_slots - 1, 1)) * slot_bytes;
+  return profile.best_read(std::max<uint64_t>(largest_chunk, 1), std::max<uint64_t>(in_flight, 1));
 }
 
-std::vector<double> chunk_io_ms(const Profile& profile, const std::vector<Chunk>& chunks) {
+double io_ms(const BandwidthPoint& read, uint64_t read_bytes) {
+  return static_cast<double>(read_bytes) / (read.gb_per_s * 1e6);
+}
+
+std::vector<double> chunk_io_ms(const BandwidthPoint& read, const std::vector<Chunk>& chunks) {
   std::vector<double> out;
-  for (const Chunk& c : chunks) out.push_back(io_ms(profile, chunk_read_bytes(c.parts)));
+  for (const Chunk& c : chunks) out.push_back(io_ms(read, chunk_read_bytes(c.parts)));
   return out;
 }
 
-SimulationResult simulate_phase(const Profile& profile, const std::vector<Chunk>& chunks,
+SimulationResult simulate_phase(const BandwidthPoint& read, const std::vector<Chunk>& chunks,
                                 const PassTiming& timing, int32_t n_slots, int32_t window) {
   SimulationInput in;
   in.chunks = &chunks;
-  in.chunk_io_ms = chunk_io_ms(profile, chunks);
+  in.chunk_io_ms = chunk_io_ms(read, chunks);
   in.step_ms = timing.step_ms;
   in.outside_steps_ms = timing.outside_steps_ms;
   in.n_slots = n_slots;
@@ -117,21 +130,21 @@ void predict(const Model& model, const Profile& profile, const MemoryBreakdown& 
     p.streamed_bytes_per_token += c.bytes;
     largest_chunk = std::max(largest_chunk, chunk_read_bytes(c.parts));
   }
-  p.read = profile.best_read(std::max<uint64_t>(largest_chunk, 1));
+  p.read = read_setting(profile, largest_chunk, p.n_slots, p.slot_bytes);
   p.decode.phase = "decode";
   p.decode.batch = 1;
-  p.decode.timeline = simulate_phase(profile, p.decode.chunks, profile.decode, p.n_slots, p.window);
+  p.decode.timeline = simulate_phase(p.read, p.decode.chunks, profile.decode, p.n_slots, p.window);
   p.prefill.clear();
   for (const PassTiming& t : profile.prefill) {
     PhasePlan ph;
     ph.phase = "prefill";
     ph.batch = t.batch;
     ph.chunks = p.decode.chunks;  // the runtime executes one chunk order for both phases
-    ph.timeline = simulate_phase(profile, ph.chunks, t, p.n_slots, p.window);
+    ph.timeline = simulate_phase(p.read, ph.chunks, t, p.n_slots, p.window);
     p.prefill.push_back(std::move(ph));
   }
   const double compute_bound = 1000.0 / profile.decode.total_ms();
-  const double disk_gbps = profile.best_read(UINT64_MAX).gb_per_s;
+  const double disk_gbps = p.read.gb_per_s;
   p.bound_tokens_per_s =
       p.streamed_bytes_per_token == 0
           ? compute_bound
@@ -283,7 +296,10 @@ Plan make_plan(const Model& model, const Profile& profile, const PlanRequest& re
   }
 
   std::vector<FlexibleOrder> orders = {FlexibleOrder::AttentionFirst};
-  if (request.policy == ResidencyPolicy::Flexible) orders.push_back(FlexibleOrder::FfnFirst);
+  if (request.flexible_order)
+    orders = {*request.flexible_order};
+  else if (request.policy == ResidencyPolicy::Flexible)
+    orders.push_back(FlexibleOrder::FfnFirst);
   std::optional<Plan> best;
   std::map<FlexibleOrder, double> best_by_order;
   for (FlexibleOrder order : orders) {
@@ -295,7 +311,8 @@ Plan make_plan(const Model& model, const Profile& profile, const PlanRequest& re
         PartitionInput in;
         in.parts = &c->parts;
         in.compute_ms = &profile.decode.step_ms;
-        in.io_ms = [&](uint64_t bytes) { return io_ms(profile, bytes); };
+        const BandwidthPoint read = read_setting(profile, c->slot_bytes, n_slots, c->slot_bytes);
+        in.io_ms = [&](uint64_t bytes) { return io_ms(read, bytes); };
         in.slot_bytes = c->slot_bytes;
         Plan trial = p;
         trial.decode.chunks = partition(in, n_slots);
@@ -313,8 +330,12 @@ Plan make_plan(const Model& model, const Profile& profile, const PlanRequest& re
     }
   }
   // The runtime's automatic plan is one candidate: the planner never
-  // outputs a plan it predicts slower than what `run` does without one.
-  if (std::optional<Plan> automatic = automatic_plan(model, profile, fixed, request)) {
+  // outputs a plan it predicts slower than what `run` does without one
+  // (unless the request fixes a flexible order, which the automatic plan
+  // chooses by budget).
+  std::optional<Plan> automatic;
+  if (!request.flexible_order) automatic = automatic_plan(model, profile, fixed, request);
+  if (automatic) {
     const double tps = automatic->decode.tokens_per_s();
     if (!best || tps > best->decode.tokens_per_s()) {
       if (best)

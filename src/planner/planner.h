@@ -6,10 +6,12 @@
 // for the flexible policy which class to keep first) are compared by their
 // simulated decode speed; every candidate fits the budget.
 #include <cstdint>
+#include <optional>
 
 #include "model/model.h"
 #include "planner/plan.h"
 #include "planner/profile.h"
+#include "planner/residency.h"
 #include "runtime/memory_budget.h"
 #include "runtime/stream_plan.h"
 
@@ -18,6 +20,10 @@ namespace flashslim::planner {
 struct PlanRequest {
   uint64_t budget_bytes = 0;
   ResidencyPolicy policy = ResidencyPolicy::Balanced;
+  // Flexible only: keep this class first. Unset: both orders are simulated
+  // and the runtime's automatic plan competes; set: only this order (to
+  // compare the orders, as FlexInfer does).
+  std::optional<FlexibleOrder> flexible_order;
   int32_t n_ctx = 0;  // 0: the model's, at most 4096 (as `run`)
   int32_t n_batch = 512;
   std::string kv_type = "f16";

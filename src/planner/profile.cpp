@@ -38,14 +38,14 @@ constexpr double kReadSettingTolerance = 0.9;
 
 }  // namespace
 
-BandwidthPoint Profile::best_read(uint64_t read_bytes) const {
+BandwidthPoint Profile::best_read(uint64_t read_bytes, uint64_t in_flight_bytes) const {
   if (storage.curve.empty())
     fail("profile of {}: the read bandwidth curve is empty", model.file_name);
   const BandwidthPoint* smallest = &storage.curve.front();
   std::vector<BandwidthPoint> eligible;
   for (const BandwidthPoint& p : storage.curve) {
     if (p.read_bytes < smallest->read_bytes) smallest = &p;
-    if (p.read_bytes <= read_bytes)
+    if (p.read_bytes <= read_bytes && p.read_bytes * p.queue_depth <= in_flight_bytes)
       eligible.push_back({p.read_bytes, p.queue_depth, smoothed_gb_per_s(storage.curve, p)});
   }
   if (eligible.empty())

@@ -56,11 +56,12 @@ struct Profile {
   bool quick = false;               // the short calibration `plan` runs without --profile
 
   // The read setting to plan with among the curve's points with read size <=
-  // `read_bytes` (the smallest point if none): of the points within 10% of
-  // the best bandwidth, the one with the most bytes in flight. Each point's
-  // bandwidth is the median of its neighbours (sizes and depths within 2x).
-  // Error if the curve is empty.
-  BandwidthPoint best_read(uint64_t read_bytes) const;
+  // `read_bytes` and at most `in_flight_bytes` in flight (read size x queue
+  // depth; the smallest point if none): of the points within 10% of the best
+  // bandwidth, the one with the most bytes in flight. Each point's bandwidth
+  // is the median of its neighbours (sizes and depths within 2x). Error if
+  // the curve is empty.
+  BandwidthPoint best_read(uint64_t read_bytes, uint64_t in_flight_bytes = UINT64_MAX) const;
   // The prefill timing whose batch is closest to `batch` (log scale).
   const PassTiming& prefill_for(int32_t batch) const;
 };

@@ -34,6 +34,12 @@ const char* flexible_order_name(FlexibleOrder order) {
   return order == FlexibleOrder::AttentionFirst ? "attention first" : "ffn first";
 }
 
+FlexibleOrder parse_flexible_order(const std::string& name) {
+  if (name == "attention-first") return FlexibleOrder::AttentionFirst;
+  if (name == "ffn-first") return FlexibleOrder::FfnFirst;
+  fail("flexible order '{}': expected attention-first or ffn-first", name);
+}
+
 namespace {
 
 uint64_t kept_bytes(const Matrix& m, int64_t rows) {

@@ -30,6 +30,8 @@ std::vector<const gguf::TensorInfo*> schedule_vectors(const Model& model);
 // Which class of tensors flexible preservation keeps first.
 enum class FlexibleOrder { AttentionFirst, FfnFirst };
 const char* flexible_order_name(FlexibleOrder order);  // "attention first", "ffn first"
+// "attention-first" or "ffn-first" (as the CLI spells them); Error lists both.
+FlexibleOrder parse_flexible_order(const std::string& name);
 
 struct Residency {
   ResidencyPolicy policy = ResidencyPolicy::Balanced;

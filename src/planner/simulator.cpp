@@ -16,10 +16,16 @@ SimulationResult simulate(const SimulationInput& in) {
   if (n_chunks > 0 && (in.n_slots < 1 || in.window < 1))
     fail("simulate: chunks need at least one slot and a window of 1");
 
-  // chunk_of[s]: the chunk holding step s's streamed rows, or -1.
-  std::vector<int32_t> chunk_of(n_steps, -1);
-  for (const Chunk& c : chunks)
-    for (int32_t s = c.first_step; s <= c.last_step; ++s) chunk_of[s] = c.id;
+  // Chunks taken when step s starts and released when it ends (a step may
+  // need several, e.g. a matrix split over slots), in id order.
+  std::vector<std::vector<int32_t>> taken(n_steps), released(n_steps);
+  for (const Chunk& c : chunks) {
+    if (c.first_step < 0 || c.last_step < c.first_step || c.last_step >= n_steps)
+      fail("simulate: chunk {} covers steps {}..{} of {}", c.id, c.first_step, c.last_step,
+           n_steps);
+    taken[c.first_step].push_back(c.id);
+    released[c.last_step].push_back(c.id);
+  }
 
   SimulationResult r;
   r.chunks.assign(n_chunks, {});
@@ -55,25 +61,20 @@ SimulationResult simulate(const SimulationInput& in) {
   const int32_t steady_from = in.passes / 2;
   for (int32_t pass = 0; pass < in.passes; ++pass) {
     clock += in.outside_steps_ms;
+    const int64_t first = static_cast<int64_t>(pass) * n_chunks;
     for (int32_t s = 0; s < n_steps; ++s) {
-      const int32_t k = chunk_of[s];
-      if (k >= 0) {
-        const int64_t g = static_cast<int64_t>(pass) * n_chunks + k;
-        if (s == chunks[k].first_step) {
-          requested[g] = clock;
-          issue_through(g);
-          const double wait = std::max(0.0, ready[g] - clock);
-          if (pass >= steady_from) {
-            stall_per_chunk[k] += wait;
-            r.stall_ms += wait;
-          }
-          clock += wait;
+      for (int32_t k : taken[s]) {
+        requested[first + k] = clock;
+        issue_through(first + k);
+        const double wait = std::max(0.0, ready[first + k] - clock);
+        if (pass >= steady_from) {
+          stall_per_chunk[k] += wait;
+          r.stall_ms += wait;
         }
-        clock += in.step_ms[s];
-        if (s == chunks[k].last_step) slot_free[g % in.n_slots] = clock;
-      } else {
-        clock += in.step_ms[s];
+        clock += wait;
       }
+      clock += in.step_ms[s];
+      for (int32_t k : released[s]) slot_free[(first + k) % in.n_slots] = clock;
     }
     pass_end[pass] = clock;
   }

@@ -6,8 +6,8 @@
 // goes to slot k % n_slots) has been released by the chunk before it there,
 // and the compute has asked for the chunk `window` places before it. A
 // step starts when the previous step ended and its chunk is READY; the chunk
-// is released when its last step ends. Cyclic: token t+1's first chunks load
-// while token t's last steps compute.
+// is released when its last step ends (a step may take several chunks). Cyclic: token t+1's first
+// chunks load while token t's last steps compute.
 #include <cstdint>
 #include <vector>
 
@@ -16,7 +16,7 @@
 namespace flashslim::planner {
 
 struct SimulationInput {
-  const std::vector<Chunk>* chunks = nullptr;  // in order, steps ascending and disjoint
+  const std::vector<Chunk>* chunks = nullptr;  // in order, first steps non-decreasing
   std::vector<double> chunk_io_ms;             // read time per chunk
   std::vector<double> step_ms;                 // compute per step
   double outside_steps_ms = 0;                 // per pass, before its first step
