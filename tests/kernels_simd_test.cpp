@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "kernels/kernel_table.h"
+#include "kernels/matmul.h"
 #include "kernels/thread_pool.h"
 #include "tensor/block_formats.h"
 #include "tensor/fp16.h"
@@ -214,40 +215,73 @@ TEST(KernelsSimd, VecDotMatchesScalar) {
         }
 }
 
-TEST(KernelsSimd, GemmTilesMatchScalar) {
-  for (const KernelTable* k : simd_tables())
-    for (GgmlType type : kWeightTypes) {
-      const int64_t n = 3 * std::max<int64_t>(type_traits(type).block_size, 11);
-      const size_t wb = row_bytes(type, n);
-      const size_t ab = row_bytes(type_traits(type).vec_dot_type, n);
-      for (int64_t rows : {1, 3, 4, 5, 9})
-        for (int64_t tokens : {1, 2, 3, 4, 5, 7, 9}) {
-          std::vector<uint8_t> w, a;
-          for (int64_t r = 0; r < rows; ++r) {
-            const auto row = random_blocks(type, n, static_cast<uint32_t>(r + 17));
-            w.insert(w.end(), row.begin(), row.end());
-          }
-          for (int64_t t = 0; t < tokens; ++t) {
-            const auto row = activations(
-                scalar(), type, make_floats(n, Shape::Gaussian, static_cast<uint32_t>(t + 3)));
-            a.insert(a.end(), row.begin(), row.end());
-          }
-          // y is tokens × rows inside a wider stride, to catch stray writes.
-          const int64_t stride = rows + 3;
-          std::vector<float> want(tokens * stride, -1.0f), got(tokens * stride, -1.0f);
-          scalar().of(type).gemm(n, rows, tokens, w.data(), wb, a.data(), ab, want.data(), stride);
-          k->of(type).gemm(n, rows, tokens, w.data(), wb, a.data(), ab, got.data(), stride);
-          for (int64_t t = 0; t < tokens; ++t)
-            for (int64_t r = 0; r < stride; ++r) {
-              const size_t i = t * stride + r;
-              const double tol = r < rows && !exact_dots(*k, type)
-                                     ? tolerance(type, w.data() + r * wb, a.data() + t * ab, n)
-                                     : 0.0;
-              ASSERT_NEAR(got[i], want[i], tol) << label(*k, type, n, "gemm") << " rows=" << rows
-                                                << " tokens=" << tokens << " r=" << r << " t=" << t;
-            }
+// One matrix kernel of table k (TypeKernels::gemm or gemm_repacked) against
+// the scalar table's on tiles of every row and token count listed.
+void expect_gemm_matches_scalar(const KernelTable& k, GgmlType type, GemmFn TypeKernels::*kernel,
+                                int64_t n, std::initializer_list<int64_t> row_counts, bool exact) {
+  const size_t wb = row_bytes(type, n);
+  const size_t ab = row_bytes(type_traits(type).vec_dot_type, n);
+  for (int64_t rows : row_counts)
+    for (int64_t tokens : {1, 2, 3, 4, 5, 7, 9}) {
+      std::vector<uint8_t> w, a;
+      for (int64_t r = 0; r < rows; ++r) {
+        const auto row = random_blocks(type, n, static_cast<uint32_t>(r + 17));
+        w.insert(w.end(), row.begin(), row.end());
+      }
+      for (int64_t t = 0; t < tokens; ++t) {
+        const auto row = activations(scalar(), type,
+                                     make_floats(n, Shape::Gaussian, static_cast<uint32_t>(t + 3)));
+        a.insert(a.end(), row.begin(), row.end());
+      }
+      // y is tokens × rows inside a wider stride, to catch stray writes.
+      const int64_t stride = rows + 3;
+      std::vector<float> want(tokens * stride, -1.0f), got(tokens * stride, -1.0f);
+      (scalar().of(type).*kernel)(n, rows, tokens, w.data(), wb, a.data(), ab, want.data(), stride);
+      (k.of(type).*kernel)(n, rows, tokens, w.data(), wb, a.data(), ab, got.data(), stride);
+      for (int64_t t = 0; t < tokens; ++t)
+        for (int64_t r = 0; r < stride; ++r) {
+          const size_t i = t * stride + r;
+          const double tol =
+              r < rows && !exact ? tolerance(type, w.data() + r * wb, a.data() + t * ab, n) : 0.0;
+          ASSERT_NEAR(got[i], want[i], tol) << label(k, type, n, "gemm") << " rows=" << rows
+                                            << " tokens=" << tokens << " r=" << r << " t=" << t;
         }
     }
+}
+
+TEST(KernelsSimd, GemmTilesMatchScalar) {
+  for (const KernelTable* k : simd_tables())
+    for (GgmlType type : kWeightTypes)
+      expect_gemm_matches_scalar(*k, type, &TypeKernels::gemm,
+                                 3 * std::max<int64_t>(type_traits(type).block_size, 11),
+                                 {1, 3, 4, 5, 9}, exact_dots(*k, type));
+}
+
+// llama.cpp's repacked Q4_0 order is one float chain per output: every table
+// keeps it exactly, in 8-row groups and their remainders, and across the
+// x86 kernels' passes of 256 blocks.
+TEST(KernelsSimd, RepackedQ4_0GemmIsBitIdentical) {
+  for (const KernelTable* k : simd_tables())
+    for (int64_t n : {3 * 32, 300 * 32})
+      expect_gemm_matches_scalar(*k, GgmlType::Q4_0, &TypeKernels::gemm_repacked, n,
+                                 {1, 3, 8, 9, 17}, true);
+}
+
+// The matrices llama.cpp repacks (and multiplies in the repacked order).
+TEST(Matmul, RepacksAsLlamaCpp) {
+  auto tensor = [](const char* name, GgmlType type, int64_t rows) {
+    gguf::TensorInfo t;
+    t.name = name;
+    t.type = type;
+    t.n_dims = 2;
+    t.ne = {64, rows, 1, 1};
+    return t;
+  };
+  EXPECT_TRUE(llama_cpp_repacks(tensor("blk.0.attn_q.weight", GgmlType::Q4_0, 64)));
+  EXPECT_TRUE(llama_cpp_repacks(tensor("output.weight", GgmlType::Q4_0, 512)));
+  EXPECT_FALSE(llama_cpp_repacks(tensor("blk.0.ffn_up.weight", GgmlType::Q4_0, 172)));
+  EXPECT_FALSE(llama_cpp_repacks(tensor("token_embd.weight", GgmlType::Q4_0, 512)));
+  EXPECT_FALSE(llama_cpp_repacks(tensor("blk.0.attn_q.weight", GgmlType::Q8_0, 64)));
 }
 
 TEST(KernelsSimd, DequantizeIsBitIdentical) {

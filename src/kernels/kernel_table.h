@@ -41,6 +41,9 @@ struct TypeKernels {
   VecDotFn vec_dot = nullptr;  // one row · one activation row (as TypeTraits::vec_dot)
   GemmFn gemm = nullptr;       // null for activation-only types
   ToFloatFn to_float = nullptr;
+  // Q4_0 only: the float order of llama.cpp's kernels for the Q4_0 matrices it
+  // repacks (ref::vec_dot_q4_0_q8_0_repacked; matmul.h says which ones).
+  GemmFn gemm_repacked = nullptr;
 };
 
 struct KernelTable {

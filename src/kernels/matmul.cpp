@@ -4,6 +4,7 @@
 #include <atomic>
 
 #include "core/error.h"
+#include "gguf/tensor_class.h"
 #include "kernels/kernel_table.h"
 
 namespace flashslim {
@@ -38,9 +39,16 @@ QuantizedActivations quantize_activations(GgmlType weight_type, const float* x, 
   return q;
 }
 
+bool llama_cpp_repacks(const gguf::TensorInfo& t) {
+  return t.type == GgmlType::Q4_0 && t.n_dims == 2 && t.ne[1] % 8 == 0 &&
+         gguf::classify(t.name) != gguf::TensorClass::Embedding;
+}
+
 void matmul(const WeightView& w, const QuantizedActivations& xq, float* y, int64_t y_stride,
             ThreadPool& pool) {
-  const GemmFn gemm = kernels().of(w.info->type).gemm;
+  const TypeKernels& kernels_of_type = kernels().of(w.info->type);
+  const GemmFn gemm =
+      llama_cpp_repacks(*w.info) ? kernels_of_type.gemm_repacked : kernels_of_type.gemm;
   if (!gemm) fail("internal: no matrix kernel for tensor type {}", type_name(w.info->type));
   const size_t w_row_bytes = w.info->row_bytes();
   const int64_t cols = w.info->cols();
@@ -48,11 +56,11 @@ void matmul(const WeightView& w, const QuantizedActivations& xq, float* y, int64
     const RowRange& part = w.parts[p];
     const int64_t n_rows = part.end - part.begin;
     // Chunks of rows handed out dynamically (threads on a shared machine do
-    // not run at equal speed): ~16 chunks per thread, 4..64 rows each, a
-    // multiple of 4 so the kernels' row tiles stay full. Each chunk covers
-    // all tokens, so prefill reads its weight rows once per chunk.
+    // not run at equal speed): ~16 chunks per thread, 8..64 rows each, a
+    // multiple of 8 so the kernels' row tiles (4 or 8 rows) stay full. Each
+    // chunk covers all tokens, so prefill reads its weight rows once per chunk.
     int64_t chunk = n_rows / (static_cast<int64_t>(pool.size()) * 16);
-    chunk = std::clamp<int64_t>((chunk + 3) & ~int64_t{3}, 4, 64);
+    chunk = std::clamp<int64_t>((chunk + 7) & ~int64_t{7}, 8, 64);
     const int64_t n_chunks = (n_rows + chunk - 1) / chunk;
     std::atomic<int64_t> next{0};
     pool.parallel_for(pool.size(), [&](int, int64_t, int64_t) {

@@ -31,6 +31,14 @@ QuantizedActivations quantize_activations(GgmlType weight_type, const float* x, 
                                           int64_t cols, std::span<uint8_t> scratch,
                                           ThreadPool& pool);
 
+// Whether llama.cpp's x86 CPU backend (GGML_CPU_AARCH64, the reference
+// build) repacks this weight into 8-row interleaved blocks: Q4_0 matrices
+// whose row count is a multiple of 8, except the token embedding (llama.cpp
+// reads it with GET_ROWS, also when it is the tied output head). Their
+// products then round in another order (TypeKernels::gemm_repacked), which
+// matmul follows.
+bool llama_cpp_repacks(const gguf::TensorInfo& t);
+
 // y[t * y_stride + r] = row r of `w` · activation row t, for every row r of the
 // tensor (all parts) and t < xq.n_tokens. REQUIRES xq.type is w's vec_dot_type.
 void matmul(const WeightView& w, const QuantizedActivations& xq, float* y, int64_t y_stride,

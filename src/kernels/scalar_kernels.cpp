@@ -95,6 +95,7 @@ KernelTable make_scalar_table() {
   row(GgmlType::F16) = dots<ref::vec_dot_f16>(ref::dequantize_f16);
   row(GgmlType::BF16) = dots<ref::vec_dot_bf16>(ref::dequantize_bf16);
   row(GgmlType::Q4_0) = dots<ref::vec_dot_q4_0_q8_0>(ref::dequantize_q4_0);
+  row(GgmlType::Q4_0).gemm_repacked = gemm_by_vec_dot<ref::vec_dot_q4_0_q8_0_repacked>;
   row(GgmlType::Q4_1) = dots<ref::vec_dot_q4_1_q8_1>(ref::dequantize_q4_1);
   row(GgmlType::Q5_0) = dots<ref::vec_dot_q5_0_q8_0>(ref::dequantize_q5_0);
   row(GgmlType::Q5_1) = dots<ref::vec_dot_q5_1_q8_1>(ref::dequantize_q5_1);

@@ -285,6 +285,22 @@ void vec_dot_q4_0_q8_0(int64_t n, float* out, const void* w, const void* act) {
       n, w, act, [](const block_q4_0& b, int j) { return nibble(b.qs, j) - 8; });
 }
 
+// llama.cpp's kernels for Q4_0 weights it repacked into 8-row interleaved
+// blocks (ggml_gemv/gemm_q4_0_8x8_q8_0 on x86) keep one float per output:
+// each block's exact integer sum, converted to float, is added by FMA with
+// the rounded product d_w * d_a, block after block.
+void vec_dot_q4_0_q8_0_repacked(int64_t n, float* out, const void* w, const void* act) {
+  const auto* x = static_cast<const block_q4_0*>(w);
+  const auto* y = static_cast<const block_q8_0*>(act);
+  float acc = 0.0f;
+  for (int64_t i = 0; i < n / 32; ++i) {
+    int32_t sum = 0;
+    for (int j = 0; j < 32; ++j) sum += (nibble(x[i].qs, j) - 8) * y[i].qs[j];
+    acc = std::fma(static_cast<float>(sum), fp16_to_fp32(x[i].d) * fp16_to_fp32(y[i].d), acc);
+  }
+  *out = acc;
+}
+
 void vec_dot_q4_1_q8_1(int64_t n, float* out, const void* w, const void* act) {
   *out = dot_blocks<block_q4_1, block_q8_1>(
       n, w, act, [](const block_q4_1& b, int j) { return nibble(b.qs, j); });

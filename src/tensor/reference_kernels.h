@@ -39,6 +39,8 @@ void quantize_q8_1(const float* src, void* dst, int64_t n);
 // Q8_0 activation rounding as ggml's x86 SIMD path (see quants_legacy.cpp).
 void quantize_q8_0_activation(const float* src, void* dst, int64_t n);
 void vec_dot_q4_0_q8_0(int64_t n, float* out, const void* w, const void* act);
+// The float order of llama.cpp's repacked Q4_0 kernels (kernels/matmul.h).
+void vec_dot_q4_0_q8_0_repacked(int64_t n, float* out, const void* w, const void* act);
 void vec_dot_q4_1_q8_1(int64_t n, float* out, const void* w, const void* act);
 void vec_dot_q5_0_q8_0(int64_t n, float* out, const void* w, const void* act);
 void vec_dot_q5_1_q8_1(int64_t n, float* out, const void* w, const void* act);

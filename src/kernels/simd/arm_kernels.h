@@ -168,6 +168,28 @@ struct Legacy {
   }
 };
 
+// Q4_0 in the order of llama.cpp's repacked kernels
+// (ref::vec_dot_q4_0_q8_0_repacked): one float chain per output over the
+// blocks; the tokens of a row are independent chains.
+struct Q4_0Repacked {
+  static void row(int64_t cols, const uint8_t* w, const uint8_t* act, size_t act_stride,
+                  int n_tokens, float* y, int64_t y_stride) {
+    const auto* x = reinterpret_cast<const block_q4_0*>(w);
+    float acc[kTokens] = {};
+    for (int64_t i = 0; i < cols / QK4_0; ++i) {
+      int8x16_t lo, hi;
+      Q4_0::levels(x[i], lo, hi);
+      const float dw = fp16_to_fp32(x[i].d);
+      for (int t = 0; t < n_tokens; ++t) {
+        const auto& a = reinterpret_cast<const block_q8_0*>(act + t * act_stride)[i];
+        const int32_t sum = vaddvq_s32(vaddq_s32(sum4(lo, a.qs), sum4(hi, a.qs + 16)));
+        acc[t] = std::fma(static_cast<float>(sum), dw * fp16_to_fp32(a.d), acc[t]);
+      }
+    }
+    for (int t = 0; t < n_tokens; ++t) y[t * y_stride] = acc[t];
+  }
+};
+
 // ------------------------------------------------------------------ K-quants
 // One super-block unpacked: q[g] = signed levels of elements 16g..16g+15 as
 // the reference unpacks them, scale[g] = their scale, min[sb] = the min of
@@ -391,6 +413,7 @@ KernelTable make_table(const char* name, KernelIsa isa) {
     row.gemm = mm;
   };
   dots(GgmlType::Q4_0, vec_dot<Legacy<Q4_0>>, gemm<Legacy<Q4_0>>);
+  k.types[static_cast<size_t>(GgmlType::Q4_0)].gemm_repacked = gemm<Q4_0Repacked>;
   dots(GgmlType::Q4_1, vec_dot<Legacy<Q4_1>>, gemm<Legacy<Q4_1>>);
   dots(GgmlType::Q5_0, vec_dot<Legacy<Q5_0>>, gemm<Legacy<Q5_0>>);
   dots(GgmlType::Q5_1, vec_dot<Legacy<Q5_1>>, gemm<Legacy<Q5_1>>);

@@ -280,6 +280,92 @@ struct Legacy {
   }
 };
 
+// ------------------------------ Q4_0 in the order of llama.cpp's repacked kernels
+// ref::vec_dot_q4_0_q8_0_repacked: every output is one float chain, acc =
+// fma(float(block sum), d_w * d_a, acc) block after block. One chain is
+// latency-bound, so 8 weight rows go together: their block sums are reduced
+// into the 8 lanes of one vector (lane = row) and one vector FMA per block and
+// token advances 8 independent chains, each in its own order.
+
+// Lane r = the sum of the 8 int32 lanes of v[r].
+inline __m256i sum_lanes_per_row(const __m256i v[8]) {
+  // Per 128-bit half: pairs, then quads of lanes of rows 0..3 and 4..7.
+  const __m256i q0 =
+      _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+  const __m256i q1 =
+      _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
+  return _mm256_add_epi32(_mm256_permute2x128_si256(q0, q1, 0x20),
+                          _mm256_permute2x128_si256(q0, q1, 0x31));
+}
+
+constexpr int kRepackedRows = 8;
+// Blocks per pass over a row group: the group's weight scales of one pass
+// are gathered first (one sequential read of each row, which also brings the
+// rows into cache for the dot products), 4 KiB of f16.
+constexpr int64_t kRepackedBlocks = 256;
+
+// n_rows (1..8) weight rows × RN tokens; missing rows repeat the last one and
+// are not stored.
+template <int RN>
+void q4_0_repacked_tile(int64_t nb, const uint8_t* w, size_t w_stride, int n_rows,
+                        const uint8_t* act, size_t act_stride, float* y, int64_t y_stride) {
+  const block_q4_0* rows[kRepackedRows];
+  for (int r = 0; r < kRepackedRows; ++r)
+    rows[r] = reinterpret_cast<const block_q4_0*>(w + (r < n_rows ? r : n_rows - 1) * w_stride);
+  const __m256i offset = _mm256_set1_epi8(static_cast<char>(Q4_0::kOffset));
+  __m256 acc[RN];
+  for (int t = 0; t < RN; ++t) acc[t] = _mm256_setzero_ps();
+  alignas(32) f16_t scales[kRepackedBlocks * kRepackedRows];  // [block][row]
+  for (int64_t i0 = 0; i0 < nb; i0 += kRepackedBlocks) {
+    const int64_t n_blocks = nb - i0 < kRepackedBlocks ? nb - i0 : kRepackedBlocks;
+    for (int r = 0; r < kRepackedRows; ++r)
+      for (int64_t i = 0; i < n_blocks; ++i) scales[i * kRepackedRows + r] = rows[r][i0 + i].d;
+    for (int64_t i = 0; i < n_blocks; ++i) {
+      __m256i wq[kRepackedRows];
+      for (int r = 0; r < kRepackedRows; ++r) wq[r] = Q4_0::levels(rows[r][i0 + i]);
+      const __m256 wd = _mm256_cvtph_ps(
+          _mm_load_si128(reinterpret_cast<const __m128i*>(scales + i * kRepackedRows)));
+      for (int t = 0; t < RN; ++t) {
+        const block_q8_0& a = reinterpret_cast<const block_q8_0*>(act + t * act_stride)[i0 + i];
+        const __m256i aq = load256(a.qs);
+        // -offset * sum(a), spread over the lanes the products land in.
+        const __m256i init =
+            _mm256_sub_epi32(_mm256_setzero_si256(), dot_u8s8(_mm256_setzero_si256(), offset, aq));
+        __m256i sums[kRepackedRows];
+        for (int r = 0; r < kRepackedRows; ++r) sums[r] = block_dot<Q4_0>(init, wq[r], aq);
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum_lanes_per_row(sums)),
+                                 _mm256_mul_ps(wd, _mm256_set1_ps(fp16_to_fp32(a.d))), acc[t]);
+      }
+    }
+  }
+  for (int t = 0; t < RN; ++t) {
+    if (n_rows == kRepackedRows) {
+      _mm256_storeu_ps(y + t * y_stride, acc[t]);
+    } else {
+      alignas(32) float lanes[kRepackedRows];
+      _mm256_store_ps(lanes, acc[t]);
+      for (int r = 0; r < n_rows; ++r) y[t * y_stride + r] = lanes[r];
+    }
+  }
+}
+
+void q4_0_repacked_gemm(int64_t cols, int64_t n_rows, int64_t n_tokens, const uint8_t* w,
+                        size_t w_stride, const uint8_t* act, size_t act_stride, float* y,
+                        int64_t y_stride) {
+  const int64_t nb = cols / QK4_0;
+  for (int64_t r = 0; r < n_rows; r += kRepackedRows) {
+    const int rows = static_cast<int>(n_rows - r < kRepackedRows ? n_rows - r : kRepackedRows);
+    const uint8_t* wr = w + r * w_stride;
+    int64_t t = 0;
+    for (; t + kRn <= n_tokens; t += kRn)
+      q4_0_repacked_tile<kRn>(nb, wr, w_stride, rows, act + t * act_stride, act_stride,
+                              y + t * y_stride + r, y_stride);
+    for (; t < n_tokens; ++t)
+      q4_0_repacked_tile<1>(nb, wr, w_stride, rows, act + t * act_stride, act_stride,
+                            y + t * y_stride + r, y_stride);
+  }
+}
+
 // ------------------------------------------------------------------ K-quants
 // One super-block of one weight row, unpacked for the dot products:
 // q[c] = unsigned levels of elements 32c..32c+31, sc[c] = int16 scale of each
@@ -918,6 +1004,7 @@ KernelTable make_table(const char* name, KernelIsa isa) {
   row(GgmlType::F16) = dots<FloatRow<F16Row>>(dequantize_f16);
   row(GgmlType::BF16) = dots<FloatRow<BF16Row>>(ref::dequantize_bf16);
   row(GgmlType::Q4_0) = dots<Legacy<Q4_0>>(Legacy<Q4_0>::to_float);
+  row(GgmlType::Q4_0).gemm_repacked = q4_0_repacked_gemm;
   row(GgmlType::Q4_1) = dots<Legacy<Q4_1>>(Legacy<Q4_1>::to_float);
   row(GgmlType::Q5_0) = dots<Legacy<Q5_0>>(Legacy<Q5_0>::to_float);
   row(GgmlType::Q5_1) = dots<Legacy<Q5_1>>(Legacy<Q5_1>::to_float);
