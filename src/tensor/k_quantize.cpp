@@ -57,9 +57,16 @@ void make_qx_quants_lanes(int n, int nmax, const float xt[][kLanes], int8_t Lt[]
   }
   const float lo = static_cast<float>(-nmax);
   const float hi = static_cast<float>(nmax - 1);
+  float w[16][kLanes];  // fit weights x^2, and x^3 as w * x
+  float wx[16][kLanes];
+  for (int i = 0; i < n; ++i) {
+    for (int k = 0; k < kLanes; ++k) {
+      w[i][k] = xt[i][k] * xt[i][k];
+      wx[i][k] = w[i][k] * xt[i][k];
+    }
+  }
   float best[kLanes];
-  float levels[16][kLanes];
-  float chosen[16][kLanes];
+  float best_iscale[kLanes];  // the winning grid, whose levels are recomputed at the end
   // Grid 0 is -nmax / max; grids 1..18 are -(nmax + 0.1 is) / max for
   // is = -9..9 without 0, and replace the fit so far when they do better.
   for (int grid = 0; grid <= 18; ++grid) {
@@ -72,23 +79,19 @@ void make_qx_quants_lanes(int n, int nmax, const float xt[][kLanes], int8_t Lt[]
     for (int k = 0; k < kLanes; ++k) iscale[k] = numerator / max[k];
     for (int i = 0; i < n; ++i) {
       for (int k = 0; k < kLanes; ++k) {
-        const float x = xt[i][k];
-        const float l = std::max(lo, std::min(hi, nearest_int_as_float(iscale[k] * x)));
-        const float w = x * x;
-        levels[i][k] = l;
-        sumlx[k] += w * x * l;
-        suml2[k] += w * l * l;
+        const float l = std::max(lo, std::min(hi, nearest_int_as_float(iscale[k] * xt[i][k])));
+        sumlx[k] += wx[i][k] * l;
+        suml2[k] += w[i][k] * l * l;
       }
     }
-    int32_t better[kLanes];  // a bool per lane, as wide as a float so selects vectorize
     for (int k = 0; k < kLanes; ++k) {
-      better[k] = (grid == 0) | ((suml2[k] > 0) & (sumlx[k] * sumlx[k] > best[k] * suml2[k]));
-      const float fitted = suml2[k] != 0.0f ? sumlx[k] / suml2[k] : 0.0f;
-      scale[k] = better[k] ? fitted : scale[k];
-      best[k] = better[k] ? fitted * sumlx[k] : best[k];
-    }
-    for (int i = 0; i < n; ++i) {
-      for (int k = 0; k < kLanes; ++k) chosen[i][k] = better[k] ? levels[i][k] : chosen[i][k];
+      const int32_t better =
+          (grid == 0) | ((suml2[k] > 0) & (sumlx[k] * sumlx[k] > best[k] * suml2[k]));
+      const float ratio = sumlx[k] / suml2[k];  // unused (0/0) when suml2 is 0
+      const float fitted = suml2[k] != 0.0f ? ratio : 0.0f;
+      scale[k] = better ? fitted : scale[k];
+      best[k] = better ? fitted * sumlx[k] : best[k];
+      best_iscale[k] = better ? iscale[k] : best_iscale[k];
     }
   }
   int32_t zero[kLanes];
@@ -98,7 +101,8 @@ void make_qx_quants_lanes(int n, int nmax, const float xt[][kLanes], int8_t Lt[]
   }
   for (int i = 0; i < n; ++i) {
     for (int k = 0; k < kLanes; ++k) {
-      Lt[i][k] = static_cast<int8_t>(zero[k] ? 0 : static_cast<int>(chosen[i][k]) + nmax);
+      const float l = std::max(lo, std::min(hi, nearest_int_as_float(best_iscale[k] * xt[i][k])));
+      Lt[i][k] = static_cast<int8_t>(zero[k] ? 0 : static_cast<int>(l) + nmax);
     }
   }
 }
