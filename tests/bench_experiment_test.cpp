@@ -119,10 +119,13 @@ TEST(BenchExperimentSummary, StatisticsAndCriteriaOfKnownRuns) {
   const json& c0 = summary["configurations"][0];
   const json& c1 = summary["configurations"][1];
   EXPECT_DOUBLE_EQ(c0["cv_p99"].get<double>(), 0.0);
-  EXPECT_EQ(c0["peak_rss_source"], "cgroup");
   // p99s 10 and 20: mean 15, sample sd 7.071, CV 0.4714.
   EXPECT_NEAR(c1["cv_p99"].get<double>(), std::sqrt(50.0) / 15, 1e-9);
-  EXPECT_NEAR(c1["cv_peak_rss"].get<double>(), std::sqrt(5000.0) / 1050, 1e-9);
+  // Peak RSS is the process's (rusage: 500 and 550), the cgroup peak is beside it.
+  EXPECT_NEAR(c1["peak_rss_bytes"]["mean"].get<double>(), 525, 1e-9);
+  EXPECT_NEAR(c1["cv_peak_rss"].get<double>(), std::sqrt(1250.0) / 525, 1e-9);
+  EXPECT_NEAR(c1["cgroup_peak_bytes"]["mean"].get<double>(), 1050, 1e-9);
+  EXPECT_NEAR(c1["cv_cgroup_peak"].get<double>(), std::sqrt(5000.0) / 1050, 1e-9);
   EXPECT_EQ(c1["latency_ms"]["count"], 8);  // prefill excluded
   EXPECT_DOUBLE_EQ(c1["latency_ms"]["p50"].get<double>(), 15.0);
   EXPECT_NEAR(c1["decode_tps"]["mean"].get<double>(), 75.0, 1e-9);  // (100 + 50) / 2

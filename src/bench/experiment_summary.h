@@ -13,8 +13,9 @@
 //                     ({mean, sd, n}),
 //                     latency_ms (percentiles over every decode token of every ok run:
 //                     count, min, max, mean, sd, cv, p50, p90, p99), per_run_p99_ms[],
-//                     cv_p99, peak_rss_bytes ({mean, sd, n}), peak_rss_source
-//                     ("cgroup" or "rusage"), cv_peak_rss,
+//                     cv_p99, peak_rss_bytes ({mean, sd, n} of the runs' rusage max
+//                     RSS), cv_peak_rss, cgroup_peak_bytes ({mean, sd, n}; includes the
+//                     page cache the run charged), cv_cgroup_peak,
 //                     p99_over_p50_pooled (p99 / p50 of the pooled tokens: includes the
 //                     drift between runs), per_run_p99_over_p50[] (each ok run's own
 //                     p99 / p50, from its run.json), p99_over_p50_per_run {median, max}

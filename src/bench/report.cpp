@@ -127,8 +127,8 @@ void describe_setup(ReportDocument& doc, const json& provenance, const std::vect
                : "none available: " + field(cgroup, "problem").get<std::string>()) +
           "). A budget sets the group's limit (memory.limit_in_bytes on v1, memory.max on v2); "
           "page cache the run charges (buffered reads, mmap faults of the model file) counts "
-          "against it. Peak memory is the group's peak usage (memory.max_usage_in_bytes / "
-          "memory.peak); without a group, the rusage peak RSS.",
+          "against it. Peak RSS is the process's rusage max RSS; the cgroup peak is the group's "
+          "peak usage (memory.max_usage_in_bytes / memory.peak).",
       "CPU: with `cpus` the child is pinned (sched_setaffinity before exec). Background load is "
       "stress-ng --cpu 0 --cpu-load P on every online CPU, started before and stopped after "
       "the run; the CPU seconds it actually used are recorded per run.",
@@ -174,8 +174,10 @@ void describe_criteria(ReportDocument& doc, const json& summary) {
       "CV of p99 across runs < 15 % (seed 002, repeatable worst-case bounds): for each "
       "configuration, the p99 per-token decode latency of every measured run; CV = sample sd / "
       "mean of those p99s.",
-      "CV of peak RSS across runs < 5 % (seed 002, memory stability): the peak memory of each "
-      "measured run (cgroup peak, or rusage max RSS without a cgroup).",
+      "CV of peak RSS across runs < 5 % (seed 002, memory stability): the peak resident set of "
+      "each measured run's process (rusage max RSS). The cgroup's peak, shown in the detail and "
+      "the table, also counts the page cache the run brought in, which depends on what other "
+      "processes left cached, not on the run.",
       "Degradation under load close to linear (seed 002, controlled degradation): the mean "
       "per-token latency of configurations that differ only in background load (3 or more "
       "levels), fitted by a line; PASS when R2 >= 0.9, or when no point is more than 5 % of "
@@ -206,7 +208,8 @@ void describe_configurations(ReportDocument& doc, const json& summary) {
       "plan), prefill (prompt t/s), TTFT (prefill start to first generated token), decode; "
       "latency percentiles pool every decode token of every successful run; p99/p50 run median "
       "and max are over each run's own ratio, p99/p50 pooled is the pooled p99 over the pooled "
-      "p50; t/s are mean ± sample sd across runs; peak is the cgroup peak (or max RSS); stall "
+      "p50; t/s are mean ± sample sd across runs; peak RSS is the process's max RSS (rusage), "
+      "cgroup peak the group's peak usage (page cache the run charged included); stall "
       "is the time compute waited for weights.");
   std::vector<std::vector<std::string>> rows;
   for (const json& c : summary["configurations"]) {
@@ -228,6 +231,8 @@ void describe_configurations(ReportDocument& doc, const json& summary) {
                     percent(c["cv_p99"]),
                     c["peak_rss_bytes"].is_object() ? mib(c["peak_rss_bytes"]["mean"]) : "-",
                     percent(c["cv_peak_rss"]),
+                    c["cgroup_peak_bytes"].is_object() ? mib(c["cgroup_peak_bytes"]["mean"]) : "-",
+                    percent(c["cv_cgroup_peak"]),
                     c["major_faults"].is_object() ? number(c["major_faults"]["mean"], 0) : "-",
                     c["read_bytes"].is_object() ? mib(c["read_bytes"]["mean"]) : "-",
                     c["stall_s"].is_object() ? number(c["stall_s"]["mean"], 3) : "-"});
@@ -247,8 +252,10 @@ void describe_configurations(ReportDocument& doc, const json& summary) {
              "p99/p50 run max",
              "p99/p50 pooled",
              "CV p99",
-             "peak MiB",
-             "CV peak",
+             "peak RSS MiB",
+             "CV peak RSS",
+             "cgroup peak MiB",
+             "CV cgroup peak",
              "major faults",
              "MiB read",
              "stall s"},
