@@ -47,7 +47,11 @@ std::string text_of(const fs::path& path) {
 // A results directory written by hand: one run.json and tokens.jsonl per run.
 class HandMadeResults {
  public:
-  explicit HandMadeResults(const std::string& name) : dir_(fresh_dir(name)) {}
+  explicit HandMadeResults(const std::string& name) : dir_(fresh_dir(name)) {
+    write_json_file(dir_ / "provenance.json", {{"online_cpus", kCpus}});
+  }
+  // The share of its requested load stress-ng gets in the runs added next.
+  double background_share = 1.0;
   // A measured, successful run of a configuration with these decode latencies (ms), of
   // which these stall times (ms; none: 0), and this cgroup peak.
   void add(size_t config_index, const std::string& mode, int load, const std::string& sampling,
@@ -86,12 +90,18 @@ class HandMadeResults {
                    {"max_rss_bytes", peak_bytes / 2},
                    {"cgroup", {{"peak_bytes", peak_bytes}}},
                    {"stats", {{"decode_tps", 1000.0 / s.mean}}},
+                   {"background_load",
+                    {{"percent", load},
+                     {"cpu_s", load / 100.0 * kCpus * kLoadWallS * background_share},
+                     {"wall_s", load > 0 ? kLoadWallS : 0.0}}},
                    {"latency_ms", {{"p50", s.p50}, {"p99", s.p99}, {"max", s.max}}}};
     write_json_file(run_dir / "run.json", record);
   }
   const fs::path& dir() const { return dir_; }
 
  private:
+  static constexpr int kCpus = 2;
+  static constexpr double kLoadWallS = 10;
   fs::path dir_;
   size_t next_index_ = 0;
 };
@@ -217,12 +227,34 @@ TEST(BenchExperimentSummary, LoadCurveAndSamplingSpread) {
   const json* linear = find_criterion(summary, "Degradation under load close to linear", "mmap");
   ASSERT_NE(linear, nullptr);
   EXPECT_EQ((*linear)["result"], "PASS");
+  // stress-ng got all it asked for: the detail says so without a warning.
+  EXPECT_EQ(curve["achieved_loads"], json({nullptr, 25.0, 50.0, 75.0}));
+  EXPECT_NE((*linear)["detail"].get<std::string>().find("25 -> 25, 50 -> 50, 75 -> 75"),
+            std::string::npos);
+  EXPECT_EQ((*linear)["detail"].get<std::string>().find("less than half"), std::string::npos);
 
   const json* sampling =
       find_criterion(summary, "Sampling independence: CV of p99 spread", "stream");
   ASSERT_NE(sampling, nullptr);
   EXPECT_EQ((*sampling)["result"], "FAIL");
   EXPECT_NEAR((*sampling)["value"].get<double>(), std::sqrt(50.0) / 15, 1e-9);
+}
+
+TEST(BenchExperimentSummary, LoadCurveSaysWhenStressGotLessThanAsked) {
+  HandMadeResults results("starved");
+  // A busy host: stress-ng gets a fifth of each requested level (5, 10, 15 % of every CPU).
+  results.background_share = 0.2;
+  for (int k = 0; k < 4; ++k)
+    for (int rep = 0; rep < 2; ++rep)
+      results.add(k, "mmap", 25 * k, "greedy", {10.0 + 2 * k, 10.0 + 2 * k}, 1000);
+  const json summary = summarize_experiment(results.dir(), "starved");
+  EXPECT_NEAR(summary["configurations"][3]["background_load_achieved"]["mean"].get<double>(), 15,
+              1e-9);
+  const json* linear = find_criterion(summary, "Degradation under load close to linear", "mmap");
+  ASSERT_NE(linear, nullptr);
+  EXPECT_NE((*linear)["detail"].get<std::string>().find(
+                "stress-ng got (% of every CPU) 25 -> 5, 50 -> 10, 75 -> 15: less than half"),
+            std::string::npos);
 }
 
 TEST(BenchExperimentResults, TokenLogErrorsNameFileLineAndField) {

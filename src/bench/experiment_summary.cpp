@@ -149,7 +149,9 @@ json tail_breakdown(const std::vector<std::vector<TokenLogEntry>>& logs) {
           {"runs", runs}};
 }
 
-json configuration_summary(const fs::path& results_dir, const std::vector<const json*>& runs) {
+// `online_cpus`: the machine's (provenance.json), 0 when unknown.
+json configuration_summary(const fs::path& results_dir, const std::vector<const json*>& runs,
+                           int online_cpus) {
   const json& first = *runs.front();
   json out;
   out["config_index"] = first.at("run").at("config_index");
@@ -159,7 +161,7 @@ json configuration_summary(const fs::path& results_dir, const std::vector<const 
   out["runs_measured"] = runs.size();
   std::map<std::string, int> statuses;
   std::vector<double> load_s, decode_tps, prompt_tps, ttft, stall, per_run_p99, per_run_ratio,
-      peaks, cgroup_peaks, faults, read, io_some, pooled;
+      peaks, cgroup_peaks, faults, read, io_some, pooled, load_achieved;
   std::vector<std::vector<TokenLogEntry>> token_logs;
   size_t ok = 0;
   for (const json* r : runs) {
@@ -183,6 +185,13 @@ json configuration_summary(const fs::path& results_dir, const std::vector<const 
     if (auto v = number_at(*r, "major_faults")) faults.push_back(*v);
     if (auto v = number_at(*r, "read_bytes")) read.push_back(*v);
     if (auto v = number_at(r->value("io_pressure", json()), "some_us")) io_some.push_back(*v);
+    // The CPU time stress-ng got, as a percentage of every CPU like the requested load: on a
+    // busy host its workers get less than asked.
+    const json load = r->value("background_load", json());
+    const auto load_cpu_s = number_at(load, "cpu_s");
+    const auto load_wall_s = number_at(load, "wall_s");
+    if (online_cpus > 0 && load_cpu_s && load_wall_s && *load_wall_s > 0)
+      load_achieved.push_back(*load_cpu_s / *load_wall_s / online_cpus * 100);
     const fs::path log =
         run_directory(results_dir, r->at("run").at("index").get<size_t>()) / "tokens.jsonl";
     if (fs::exists(log)) {
@@ -222,6 +231,7 @@ json configuration_summary(const fs::path& results_dir, const std::vector<const 
   out["major_faults"] = mean_sd(faults);
   out["read_bytes"] = mean_sd(read);
   out["io_some_us"] = mean_sd(io_some);
+  out["background_load_achieved"] = mean_sd(load_achieved);
   add_profile_means(runs, out);
   return out;
 }
@@ -263,6 +273,7 @@ json load_curve(const std::vector<json>& configurations, const std::vector<size_
   const json& first = configurations[sorted.front()]["run"];
   curve["scope"] = scope_label(first, {"variant", "background_load"});
   std::vector<double> loads, mean_ms, p99_ms, tps;
+  json achieved = json::array();
   std::set<std::string> variants;
   std::vector<size_t> indices;
   for (size_t i : sorted) {
@@ -272,6 +283,8 @@ json load_curve(const std::vector<json>& configurations, const std::vector<size_
     mean_ms.push_back(c["latency_ms"]["mean"].get<double>());
     p99_ms.push_back(c["latency_ms"]["p99"].get<double>());
     tps.push_back(c["decode_tps"].is_null() ? 0.0 : c["decode_tps"]["mean"].get<double>());
+    const json& got = c["background_load_achieved"];
+    achieved.push_back(got.is_object() ? got["mean"] : json());
     variants.insert(c["run"]["variant"].get<std::string>());
     indices.push_back(c["config_index"].get<size_t>());
   }
@@ -281,6 +294,7 @@ json load_curve(const std::vector<json>& configurations, const std::vector<size_
   curve["mean_ms"] = mean_ms;
   curve["p99_ms"] = p99_ms;
   curve["decode_tps"] = tps;
+  curve["achieved_loads"] = achieved;
   if (loads.size() >= 2) {
     const LineFit fit = fit_line(loads, mean_ms);
     curve["fit"] = {{"slope_ms_per_percent", fit.slope},
@@ -331,6 +345,27 @@ void add_fraction_criteria(json& criteria, const std::vector<json>& configs, con
                                  "< " + percent(threshold), std::nullopt, missing));
 }
 
+// What stress-ng got of each requested load level of a curve (percent of every CPU), and a
+// warning when a level got less than half of it: the curve then shows the host's other
+// work more than the requested load.
+std::string achieved_load_note(const json& curve) {
+  std::string levels;
+  bool short_of_load = false;
+  for (size_t k = 0; k < curve["loads"].size(); ++k) {
+    const double asked = curve["loads"][k].get<double>();
+    const json& got = curve["achieved_loads"][k];
+    if (asked == 0 || !got.is_number()) continue;
+    levels +=
+        fmt::format("{}{:.0f} -> {:.0f}", levels.empty() ? "" : ", ", asked, got.get<double>());
+    short_of_load |= got.get<double>() < asked / 2;
+  }
+  if (levels.empty()) return "";
+  return fmt::format("; stress-ng got (% of every CPU) {}{}", levels,
+                     short_of_load ? ": less than half of the requested load, the host's other "
+                                     "work took the CPUs"
+                                   : "");
+}
+
 json evaluate_criteria(const std::vector<json>& configurations, const json& load_curves) {
   json criteria = json::array();
   const std::string seed = "seed 002";
@@ -360,7 +395,8 @@ json evaluate_criteria(const std::vector<json>& configurations, const json& load
                   fmt::format("R2 {:.3f}, max residual {:.1f} %, {:+.1f} % latency per 10 % load",
                               r2, residual * 100, per_10),
                   linear_threshold, r2 >= kLinearR2 || residual <= kLinearMaxResidual,
-                  fmt::format("mean token latency at loads {}", curve["loads"].dump())));
+                  fmt::format("mean token latency at loads {}{}", curve["loads"].dump(),
+                              achieved_load_note(curve))));
   }
   if (!any_curve)
     criteria.push_back(criterion(linear, seed, "all configurations", nullptr, "", linear_threshold,
@@ -473,9 +509,12 @@ json summarize_experiment(const fs::path& results_dir, const std::string& experi
     if (!r.at("run").at("warmup").get<bool>())
       by_configuration[r.at("run").at("config_index").get<size_t>()].push_back(&r);
 
+  const fs::path provenance = results_dir / "provenance.json";
+  const int online_cpus =
+      fs::exists(provenance) ? read_json_file(provenance).value("online_cpus", 0) : 0;
   std::vector<json> configurations;
   for (const auto& [index, runs] : by_configuration)
-    configurations.push_back(configuration_summary(results_dir, runs));
+    configurations.push_back(configuration_summary(results_dir, runs, online_cpus));
 
   json curves = json::array();
   for (const auto& [key, members] :

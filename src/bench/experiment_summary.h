@@ -24,12 +24,14 @@
 //                     tail_tokens, excess_ms over their run's mean = stall_ms + compute_ms;
 //                     first_decode_over_mean, first_decode_in_tail_runs, runs),
 //                     major_faults / read_bytes / io_some_us ({mean, sd, n}),
+//                     background_load_achieved ({mean, sd, n}: the CPU time stress-ng got,
+//                     % of every CPU; null without provenance.json's online_cpus),
 //                     harness_overhead (mean fraction of the generation time spent
 //                     taking per-token counters), op_profile and trace_phases (the
 //                     means of the runs' run.json objects of those names; null without),
 //                     trace_skipped (why runs asked to be traced were not)
-//   load_curves[]     scope, variants, config_indices, loads, mean_ms, p99_ms,
-//                     decode_tps, fit {slope_ms_per_percent, intercept_ms, r2,
+//   load_curves[]     scope, variants, config_indices, loads, achieved_loads, mean_ms,
+//                     p99_ms, decode_tps, fit {slope_ms_per_percent, intercept_ms, r2,
 //                     max_residual_percent}
 //   criteria[]        criterion, source, scope, value, figure, threshold,
 //                     result ("PASS", "FAIL" or "n/a"), detail

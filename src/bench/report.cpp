@@ -426,12 +426,17 @@ void plot_load_curves(ReportDocument& doc, Plotter& plotter, const json& summary
     const std::vector<double> mean_ms = curve["mean_ms"].get<std::vector<double>>();
     const std::vector<double> p99_ms = curve["p99_ms"].get<std::vector<double>>();
     const std::vector<double> tps = curve["decode_tps"].get<std::vector<double>>();
+    const json& achieved = field(curve, "achieved_loads");
     std::vector<std::vector<std::string>> rows;
     for (size_t k = 0; k < loads.size(); ++k)
-      rows.push_back({fmt::format("{:.0f}", loads[k]), fmt::format("{:.2f}", mean_ms[k]),
-                      fmt::format("{:.2f}", p99_ms[k]), fmt::format("{:.2f}", tps[k]),
+      rows.push_back({fmt::format("{:.0f}", loads[k]),
+                      number(k < achieved.size() ? achieved[k] : json(), 0),
+                      fmt::format("{:.2f}", mean_ms[k]), fmt::format("{:.2f}", p99_ms[k]),
+                      fmt::format("{:.2f}", tps[k]),
                       fmt::format("{:+.1f} %", (mean_ms[k] / mean_ms[0] - 1) * 100)});
-    doc.table({"load %", "mean ms", "p99 ms", "decode t/s", "mean vs lowest load"}, rows);
+    doc.table(
+        {"load %", "stress-ng got %", "mean ms", "p99 ms", "decode t/s", "mean vs lowest load"},
+        rows);
     LinePlot plot;
     plot.title = "Per-token latency vs background CPU load";
     plot.x_label = "background load (% of every CPU, stress-ng)";
