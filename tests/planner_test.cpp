@@ -164,6 +164,9 @@ TEST(PlannerProfile, ReadSettingPrefersMoreInFlightAmongNearEqualPoints) {
   chosen = p.best_read(4 << 20, 1 << 20);
   EXPECT_EQ(chosen.read_bytes, 256u << 10);
   EXPECT_EQ(chosen.queue_depth, 2u);
+  // A given setting (the automatic run's) is rated by its neighbours only.
+  EXPECT_DOUBLE_EQ(p.read_at(1 << 20, 8).gb_per_s, 0.5);
+  EXPECT_THROW(p.read_at(64 << 10, 64), Error);
 }
 
 TEST(PlannerSimulator, KnownAnswers) {

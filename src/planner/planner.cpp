@@ -8,6 +8,7 @@
 #include "planner/partitioner.h"
 #include "planner/residency.h"
 #include "runtime/auto_planner.h"
+#include "runtime/streaming_weights.h"
 #include "storage/aligned_buffer.h"
 
 namespace flashslim::planner {
@@ -116,7 +117,9 @@ std::vector<int64_t> all_rows(const std::vector<Matrix>& matrices) {
 
 // Fills in timelines, memory and predictions of a plan whose residency,
 // chunks and slots are set.
-void predict(const Model& model, const Profile& profile, const MemoryBreakdown& fixed, Plan& p) {
+// `read`: the read setting the plan runs with; default read_setting().
+void predict(const Model& model, const Profile& profile, const MemoryBreakdown& fixed, Plan& p,
+             std::optional<BandwidthPoint> read = std::nullopt) {
   p.memory.forward = fixed.forward;
   p.memory.overhead = fixed.process;
   p.memory.scratch = fixed.scratch;
@@ -130,7 +133,7 @@ void predict(const Model& model, const Profile& profile, const MemoryBreakdown& 
     p.streamed_bytes_per_token += c.bytes;
     largest_chunk = std::max(largest_chunk, chunk_read_bytes(c.parts));
   }
-  p.read = read_setting(profile, largest_chunk, p.n_slots, p.slot_bytes);
+  p.read = read ? *read : read_setting(profile, largest_chunk, p.n_slots, p.slot_bytes);
   p.decode.phase = "decode";
   p.decode.batch = 1;
   p.decode.timeline = simulate_phase(p.read, p.decode.chunks, profile.decode, p.n_slots, p.window);
@@ -216,7 +219,8 @@ Plan plan_skeleton(const Model& model, const Profile& profile, const PlanRequest
 
 // A Plan with predictions for a StreamPlan made elsewhere.
 Plan plan_of_stream(const Model& model, const Profile& profile, const StreamPlan& stream,
-                    const PlanRequest& request, std::string reason) {
+                    const PlanRequest& request, std::string reason,
+                    std::optional<BandwidthPoint> read = std::nullopt) {
   Plan p = plan_skeleton(model, profile, request);
   p.budget_bytes = stream.budget_bytes;
   p.policy = stream.policy;
@@ -230,7 +234,7 @@ Plan plan_of_stream(const Model& model, const Profile& profile, const StreamPlan
   p.n_slots = stream.n_slots;
   p.slot_bytes = stream.slot_bytes;
   p.window = stream.window;
-  predict(model, profile, fixed_memory_for(model, profile, p.shape), p);
+  predict(model, profile, fixed_memory_for(model, profile, p.shape), p, read);
   return p;
 }
 
@@ -243,9 +247,13 @@ std::optional<Plan> automatic_plan(const Model& model, const Profile& profile,
   if (weight_bytes < min_streaming_bytes(model, request.policy)) return std::nullopt;
   StreamPlan stream = plan_streaming(model, weight_bytes, request.policy);
   stream.budget_bytes = request.budget_bytes;
+  // With the reads `run --mode stream` makes, so that when it wins, the
+  // planned run is the automatic run.
+  const StreamingOptions reads;
   return plan_of_stream(model, profile, stream, request,
                         fmt::format("the runtime's automatic plan ({} policy)",
-                                    residency_policy_name(request.policy)));
+                                    residency_policy_name(request.policy)),
+                        profile.read_at(reads.max_read_bytes, reads.queue_depth));
 }
 
 }  // namespace

@@ -67,6 +67,16 @@ BandwidthPoint Profile::best_read(uint64_t read_bytes, uint64_t in_flight_bytes)
   return *chosen;
 }
 
+BandwidthPoint Profile::read_at(uint64_t read_bytes, uint32_t queue_depth) const {
+  const BandwidthPoint at{read_bytes, queue_depth, 0};
+  for (const BandwidthPoint& p : storage.curve)
+    if (p.read_bytes * 2 >= read_bytes && p.read_bytes <= read_bytes * 2 &&
+        p.queue_depth * 2 >= queue_depth && p.queue_depth <= queue_depth * 2)
+      return {read_bytes, queue_depth, smoothed_gb_per_s(storage.curve, at)};
+  fail("profile of {}: no read bandwidth measured near {} KiB x {} in flight", model.file_name,
+       read_bytes >> 10, queue_depth);
+}
+
 const PassTiming& Profile::prefill_for(int32_t batch) const {
   if (prefill.empty()) fail("profile of {}: no prefill timings", model.file_name);
   const PassTiming* best = &prefill.front();

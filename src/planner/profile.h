@@ -62,6 +62,9 @@ struct Profile {
   // is the median of its neighbours (sizes and depths within 2x). Error if
   // the curve is empty.
   BandwidthPoint best_read(uint64_t read_bytes, uint64_t in_flight_bytes = UINT64_MAX) const;
+  // The bandwidth of one read setting (the median of the curve's points within
+  // 2x of its size and depth). Error if the curve has none there.
+  BandwidthPoint read_at(uint64_t read_bytes, uint32_t queue_depth) const;
   // The prefill timing whose batch is closest to `batch` (log scale).
   const PassTiming& prefill_for(int32_t batch) const;
 };
