@@ -38,8 +38,8 @@ TEST_P(AidreamsFile, GreedyMatchesReference) {
 
 INSTANTIATE_TEST_SUITE_P(AllFiles, AidreamsFile,
                          ::testing::Values("aidreams260K-f32.gguf", "aidreams260K-Q8_0-mixed.gguf",
-                                           "aidreams260K-Q6_K.gguf", "aidreams260K-Q5_K_M.gguf",
-                                           "aidreams260K-Q4_K_M.gguf"),
+                                           "aidreams260K-Q4_0-mixed.gguf", "aidreams260K-Q6_K.gguf",
+                                           "aidreams260K-Q5_K_M.gguf", "aidreams260K-Q4_K_M.gguf"),
                          [](const auto& info) {
                            std::string name = info.param;
                            for (char& ch : name)
@@ -47,33 +47,17 @@ INSTANTIATE_TEST_SUITE_P(AllFiles, AidreamsFile,
                            return name;
                          });
 
-TEST(Aidreams, Q4_0MixedAgreesWithF32OnPromptArgmax) {
-  // No llama.cpp reference for this file. Same weights at 4 bits: the next-token
-  // argmax at prompt positions mostly agrees with the f32 file's reference.
-  const auto& runs = reference().at("files").at("aidreams260K-f32.gguf").at("runs");
-  int agree = 0, total = 0;
-  for (const auto& run : runs) {
-    const auto prompt = run.at("prompt_ids").get<std::vector<int32_t>>();
-    const auto logits = teacher_forced_logits(fixture("aidreams260K/aidreams260K-Q4_0-mixed.gguf"),
-                                              prompt, {}, KvType::F16);
-    const auto& ptopk = run.at("prompt_topk");
-    for (size_t p = 0; p < ptopk.size(); ++p, ++total)
-      agree += top_k_logits(logits[p], 1)[0].first == topk_row(ptopk[p])[0][0].get<int32_t>();
-  }
-  std::printf("[ aidreams ] Q4_0-mixed prompt argmax agrees with f32 at %d/%d positions\n", agree, total);
-  EXPECT_GE(agree, total * 3 / 4);
-}
-
 TEST(Aidreams, F32WithF32CacheMatchesLogits) {
   const auto& runs = reference().at("files").at("aidreams260K-f32.gguf").at("runs_kv_f32");
   for (const auto& run : runs) {
     const auto prompt = run.at("prompt_ids").get<std::vector<int32_t>>();
     const auto ref_gen = run.at("generated_ids").get<std::vector<int32_t>>();
-    const auto logits = teacher_forced_logits(fixture("aidreams260K/aidreams260K-f32.gguf"),
-                                              prompt, ref_gen, KvType::F32);
+    const auto logits = teacher_forced_logits(fixture("aidreams260K/aidreams260K-f32.gguf"), prompt,
+                                              ref_gen, KvType::F32);
     double worst = 0;
     const auto& ptopk = run.at("prompt_topk");
-    for (size_t p = 0; p < ptopk.size(); ++p) worst = std::max(worst, max_topk_diff(ptopk[p], logits[p]));
+    for (size_t p = 0; p < ptopk.size(); ++p)
+      worst = std::max(worst, max_topk_diff(ptopk[p], logits[p]));
     const auto& gtopk = run.at("gen_topk");
     for (size_t s = 1; s < gtopk.size(); ++s)
       worst = std::max(worst, max_topk_diff(gtopk[s], logits[prompt.size() - 1 + s]));
