@@ -65,8 +65,9 @@ void make_qx_quants_lanes(int n, int nmax, const float xt[][kLanes], int8_t Lt[]
       wx[i][k] = w[i][k] * xt[i][k];
     }
   }
-  float best[kLanes];
-  float best_iscale[kLanes];  // the winning grid, whose levels are recomputed at the end
+  float best[kLanes] = {};
+  float best_iscale[kLanes] = {};  // the winning grid, whose levels are recomputed at the end
+  std::fill_n(scale, kLanes, 0.0f);
   // Grid 0 is -nmax / max; grids 1..18 are -(nmax + 0.1 is) / max for
   // is = -9..9 without 0, and replace the fit so far when they do better.
   for (int grid = 0; grid <= 18; ++grid) {
