@@ -80,8 +80,11 @@ uint64_t slot_bytes_for(const Model& model, const std::vector<std::vector<Tensor
   return bytes;
 }
 
+// `read_ahead_bytes`: what the slots beyond the held ones should hold at
+// least (0: just kPrefetchSlots, the least memory streaming can run in).
 Candidate build(const Model& model, const std::vector<planner::Matrix>& matrices,
-                ResidencyPolicy policy, planner::FlexibleOrder order, uint64_t keep) {
+                ResidencyPolicy policy, planner::FlexibleOrder order, uint64_t keep,
+                uint64_t read_ahead_bytes) {
   const auto& steps = model.schedule().steps;
   planner::Residency residency = planner::choose_residency(matrices, policy, order, keep);
   auto parts = planner::streamed_parts(model, matrices, residency);
@@ -130,7 +133,9 @@ Candidate build(const Model& model, const std::vector<planner::Matrix>& matrices
   }
   if (!plan.chunks.empty()) {
     plan.slot_bytes = slot_bytes;
-    plan.n_slots = *std::max_element(held.begin(), held.end()) + kPrefetchSlots;
+    const int32_t most_held = *std::max_element(held.begin(), held.end());
+    const auto for_bytes = static_cast<int32_t>((read_ahead_bytes + slot_bytes - 1) / slot_bytes);
+    plan.n_slots = most_held + std::max(kPrefetchSlots, std::min(for_bytes, kMaxSlots - most_held));
   }
   c.memory = plan_memory_bytes(plan);
   return c;
@@ -160,13 +165,19 @@ planner::FlexibleOrder flexible_order(const std::vector<planner::Matrix>& matric
 
 uint64_t min_streaming_bytes(const Model& model, ResidencyPolicy policy) {
   const auto matrices = planner::schedule_matrices(model);
-  return build(model, matrices, policy, planner::FlexibleOrder::AttentionFirst, 0).memory;
+  return build(model, matrices, policy, planner::FlexibleOrder::AttentionFirst, 0, 0).memory;
 }
 
 StreamPlan plan_streaming(const Model& model, uint64_t weight_bytes, ResidencyPolicy policy) {
   const auto matrices = planner::schedule_matrices(model);
   const planner::FlexibleOrder order = flexible_order(matrices, weight_bytes);
-  Candidate best = build(model, matrices, policy, order, 0);
+  // Read ahead kPrefetchBytes where the budget allows it, else the least.
+  uint64_t read_ahead_bytes = kPrefetchBytes;
+  Candidate best = build(model, matrices, policy, order, 0, read_ahead_bytes);
+  if (best.memory > weight_bytes) {
+    read_ahead_bytes = 0;
+    best = build(model, matrices, policy, order, 0, read_ahead_bytes);
+  }
   if (best.memory > weight_bytes)
     fail(
         "{}: streaming needs at least {} bytes for weights (vectors, the head's resident rows "
@@ -178,7 +189,7 @@ StreamPlan plan_streaming(const Model& model, uint64_t weight_bytes, ResidencyPo
   // the head's shaving absorbs it, so search and keep the best fitting one.
   while (lo < hi) {
     const uint64_t mid = lo + (hi - lo + 1) / 2;
-    Candidate c = build(model, matrices, policy, order, mid);
+    Candidate c = build(model, matrices, policy, order, mid, read_ahead_bytes);
     if (c.memory <= weight_bytes) {
       lo = mid;
       best = std::move(c);

@@ -11,8 +11,11 @@
 //   one slot (rows moved into residency save what they would cost in slots).
 // - Chunks: each streamed part cut into the fewest row pieces that fit a
 //   slot, pieces of consecutive steps packed into one chunk while they fit.
-// - Slots: the most chunks one step holds plus kPrefetchSlots, more if the
-//   budget leaves room (up to kMaxSlots); window = n_slots - 1.
+// - Slots: the most chunks one step holds plus read-ahead slots, at least
+//   kPrefetchSlots and, where the budget allows, together at least
+//   kPrefetchBytes (two half-matrix slots left ~5 MiB in flight while a step
+//   computed, and the disk's rate fell ~20%); more if the budget leaves room
+//   (up to kMaxSlots); window = n_slots - 1.
 // The largest residency whose memory (plan_memory_bytes) fits is chosen.
 #include <cstdint>
 
@@ -22,6 +25,7 @@
 namespace flashslim {
 
 inline constexpr int32_t kPrefetchSlots = 2;
+inline constexpr uint64_t kPrefetchBytes = 16ull << 20;
 inline constexpr int32_t kMaxSlots = 16;
 inline constexpr uint64_t kMinSlotBytes = 1ull << 20;
 
