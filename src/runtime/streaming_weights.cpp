@@ -220,7 +220,7 @@ void StreamingWeights::read_chunk_now(int64_t sequence) {
   const uint64_t ns = storage::now_ns() - start;
   ++stalls_;
   stall_ns_ += ns;
-  io_busy_ns_ += ns;
+  sync_read_ns_ += ns;
   ++chunks_loaded_;
   std::lock_guard lock(mutex_);
   pool_.finish_fill(slot);
@@ -242,8 +242,7 @@ void StreamingWeights::prefetch_loop() {
   size_t submit_next = 0;
   std::vector<uint32_t> reads_left(plan_.n_slots, 0);
   std::vector<int32_t> slot_chunk(plan_.n_slots, -1);
-  int64_t issue = 0;  // sequence number of the next chunk to read
-  uint64_t busy_since = 0;
+  int64_t issue = 0;         // sequence number of the next chunk to read
   uint64_t depth_since = 0;  // when the queue's depth last changed (0: no read yet)
   // Adds the time since the last change to the depth the queue had during it.
   auto depth_lap = [&](unsigned depth) {
@@ -282,7 +281,6 @@ void StreamingWeights::prefetch_loop() {
       while (submit_next < to_submit.size() && queue->in_flight() < queue->capacity()) {
         const Pending p = to_submit[submit_next++];
         const AlignedRead& r = chunk_layouts_[slot_chunk[p.slot]].reads[p.read];
-        if (queue->in_flight() == 0) busy_since = storage::now_ns();
         depth_lap(queue->in_flight());
         queue->submit({r.file_offset, read_span(pool_.data(p.slot), r),
                        (static_cast<uint64_t>(p.slot) << 32) | p.read});
@@ -296,7 +294,6 @@ void StreamingWeights::prefetch_loop() {
       const storage::ReadCompletion done = queue->wait_one();
       depth_lap(depth);
       io_cpu_ns_ = thread_cpu_ns();
-      if (queue->in_flight() == 0) io_busy_ns_ += storage::now_ns() - busy_since;
       const int32_t slot = static_cast<int32_t>(done.tag >> 32);
       const int32_t chunk = slot_chunk[slot];
       const AlignedRead& r = chunk_layouts_[chunk].reads[done.tag & 0xffffffffu];
@@ -369,7 +366,11 @@ WeightStats StreamingWeights::stats() const {
   s.chunks_loaded = chunks_loaded_;
   s.stalls = stalls_;
   s.stall_ns = stall_ns_;
-  s.io_busy_ns = io_busy_ns_;
+  // Prefetching: busy = time with 1 or more reads in flight, from the depth
+  // laps (a busy period still open is counted up to the last lap, so a queue
+  // that never drains is not missed); sync loads add their own read time.
+  s.io_busy_ns = sync_read_ns_;
+  for (size_t k = 1; k < in_flight_ns_.size(); ++k) s.io_busy_ns += in_flight_ns_[k];
   s.io_cpu_ns = io_cpu_ns_;
   for (const auto& ns : in_flight_ns_) s.in_flight_ns.push_back(ns);
   s.resident_bytes = resident_buffer_.size();

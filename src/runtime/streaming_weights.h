@@ -111,7 +111,7 @@ class StreamingWeights final : public RuntimeWeights {
   std::string error_;  // first I/O error; ends streaming
 
   std::atomic<uint64_t> bytes_read_{0}, reads_{0}, chunks_loaded_{0}, stalls_{0}, stall_ns_{0},
-      io_busy_ns_{0}, io_cpu_ns_{0};
+      sync_read_ns_{0}, io_cpu_ns_{0};               // sync_read_ns_: time in sync loads
   std::vector<std::atomic<uint64_t>> in_flight_ns_;  // [k]: time with k reads in flight
   std::thread io_thread_;
 };
