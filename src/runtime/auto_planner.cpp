@@ -67,7 +67,8 @@ std::vector<TensorRows> split_rows(const TensorRows& part, uint64_t slot_bytes) 
 // layer step. A step holds all its streamed rows at once, so the pool needs
 // the largest step plus room to read ahead; with whole-step slots that was
 // 3 x the largest step (one in use, two filling), with half-matrix slots the
-// FFN-in step (gate + up) holds 4 slots and two more read ahead: 1.5 x.
+// FFN-in step (gate + up) holds 4 slots and at least two more read ahead
+// (1.5 x; more where the budget allows kPrefetchBytes ahead).
 // Halves also keep a matrix in at most 3 pieces (resident rows + 2).
 uint64_t slot_bytes_for(const Model& model, const std::vector<std::vector<TensorRows>>& parts) {
   const auto& steps = model.schedule().steps;

@@ -6,7 +6,8 @@
 // - Slot size: the larger half of the largest streamed matrix of a layer step
 //   (at least kMinSlotBytes). Every step is held whole while it computes, so
 //   the pool holds the largest streamed step plus the slots reading ahead;
-//   half-matrix slots make that 1.5x the largest step instead of 3x.
+//   half-matrix slots hold that step in smaller pieces than whole-step slots
+//   (at least 1.5x the largest step instead of 3x).
 // - The output head keeps enough rows resident that it streams no more than
 //   one slot (rows moved into residency save what they would cost in slots).
 // - Chunks: each streamed part cut into the fewest row pieces that fit a
