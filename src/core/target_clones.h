@@ -10,7 +10,27 @@
 // generated weights), so contraction is turned off in the clones: GCC by the
 // optimize attribute, clang by FLASHSLIM_NO_FP_CONTRACT, which such a
 // function states first in its body.
-#if defined(__x86_64__) && defined(__clang__)
+//
+// Under ThreadSanitizer the copies are off: the loader runs the copy
+// selector (an ifunc resolver) before the sanitizer's runtime starts, and
+// the instrumented selector crashes the program at load.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define FLASHSLIM_NO_LANE_CLONES
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define FLASHSLIM_NO_LANE_CLONES
+#endif
+
+#if defined(FLASHSLIM_NO_LANE_CLONES)
+#define FLASHSLIM_LANE_CLONES
+#if defined(__clang__)
+#define FLASHSLIM_NO_FP_CONTRACT _Pragma("clang fp contract(off)")
+#else
+#define FLASHSLIM_NO_FP_CONTRACT
+#endif
+#elif defined(__x86_64__) && defined(__clang__)
 #define FLASHSLIM_LANE_CLONES [[gnu::target_clones("avx512f", "avx2", "default")]]
 #define FLASHSLIM_NO_FP_CONTRACT _Pragma("clang fp contract(off)")
 #elif defined(__x86_64__) && defined(__GNUC__)
