@@ -133,7 +133,9 @@ TEST_P(StreamFixture, EveryModePlanAndPolicyGivesResidentLogits) {
         so.prefetch = prefetch;
         StreamingWeights w(model, *storage, plan, so);
         expect_bitwise_equal(run_logits(model, w), reference);
-        if (!plan.chunks.empty()) EXPECT_GT(w.stats().chunks_loaded, 0u);
+        if (!plan.chunks.empty()) {
+          EXPECT_GT(w.stats().chunks_loaded, 0u);
+        }
       }
     }
   }
