@@ -80,13 +80,12 @@ SamplerState seed_sampler(uint64_t seed) {
   return s;
 }
 
+// `s` by value: a local state lets the compiler keep it in vector registers.
 FLASHSLIM_LANE_CLONES
-void fill_normal(SamplerState& state, float mean, float stddev, float* out, int64_t n) {
+void fill_normal(SamplerState s, float mean, float stddev, float* out, int64_t n) {
   FLASHSLIM_NO_FP_CONTRACT
   const float scale = stddev * std::sqrt(3.0f) / 65536.0f;
   const float offset = mean - 131070.0f * scale;
-  // A local copy of the state lets the compiler keep it in vector registers.
-  SamplerState s = state;
   float group[kSamplerLanes];
   for (int64_t i = 0; i < n; i += kSamplerLanes) {
     for (int k = 0; k < kSamplerLanes; ++k) {
@@ -106,7 +105,6 @@ void fill_normal(SamplerState& state, float mean, float stddev, float* out, int6
     }
     std::copy_n(group, std::min<int64_t>(kSamplerLanes, n - i), out + i);
   }
-  state = s;
 }
 
 uint64_t chunk_seed(uint64_t seed, size_t tensor, size_t chunk_in_tensor) {
@@ -241,8 +239,8 @@ class ChunkPipeline {
     const SyntheticTensor& t = tensors_[chunk.tensor];
     const int64_t n = chunk.n_rows * t.ne[0];
     values.resize(static_cast<size_t>(n));
-    SamplerState sampler = seed_sampler(chunk_seed(seed_, chunk.tensor, chunk.index_in_tensor));
-    fill_normal(sampler, t.mean, t.stddev, values.data(), n);
+    fill_normal(seed_sampler(chunk_seed(seed_, chunk.tensor, chunk.index_in_tensor)), t.mean,
+                t.stddev, values.data(), n);
     // Rows are whole blocks, so a chunk of rows quantizes as one long row.
     type_traits(t.type).from_float(values.data(), out, n);
   }

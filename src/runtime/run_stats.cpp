@@ -167,6 +167,7 @@ std::string run_summary_text(const RunSummary& s) {
   for (const auto& [name, bytes] : s.weights.resident_by_class)
     classes += fmt::format(" {} {}", name, format_bytes(bytes));
   const double bound = s.bound_tps();
+  const std::vector<double> in_flight = s.in_flight_shares();
   return fmt::format(
       "memory:   budget {}, accounted {} ({}), peak RSS {}\n"
       "weights:  resident {} ({}), slots {}, mlock {}, storage {}\n"
@@ -181,9 +182,8 @@ std::string run_summary_text(const RunSummary& s) {
       format_bytes(s.weights.slot_bytes), s.weights.mlock_ok ? "yes" : "no", s.weights.storage,
       s.bytes_per_token() / (1 << 20), s.read_gbps(), s.decode_end.stalls - s.decode_start.stalls,
       s.stall_s(), 100 * s.overlap_ratio(), 100 * s.io_cpu_share(), s.mean_in_flight(),
-      s.in_flight_shares().empty() ? 0.0 : 100 * s.in_flight_shares()[0], bound,
-      1000 * s.compute_s_per_token(), s.decode_tps(),
-      bound > 0 ? 100.0 * s.decode_tps() / bound : 0);
+      in_flight.empty() ? 0.0 : 100 * in_flight[0], bound, 1000 * s.compute_s_per_token(),
+      s.decode_tps(), bound > 0 ? 100.0 * s.decode_tps() / bound : 0);
 }
 
 }  // namespace flashslim
