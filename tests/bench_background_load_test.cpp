@@ -10,15 +10,17 @@ using namespace flashslim::bench;
 
 TEST(BenchBackgroundLoad, OneWorkerAtHalfLoadUsesAboutHalfACpu) {
   if (!find_in_path("stress-ng")) GTEST_SKIP() << "stress-ng is not installed";
-  BackgroundLoad load(50, 1);
+  const auto start = std::chrono::steady_clock::now();
+  BackgroundLoad load(50, 1);  // returns once the worker runs
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   const ChildResult result = load.stop();
+  const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double cpu_s = result.user_s + result.sys_s;
   // 0.75 s expected on an idle CPU. On the shared development machine (load average
   // 14 on 2 CPUs seen) the worker got as little as 0.15 s, so only check that it ran
-  // and stayed well below one full CPU; reports use the measured CPU time.
-  EXPECT_GT(cpu_s, 0.02);
-  EXPECT_LT(cpu_s, 1.3);
+  // and stayed below one full CPU; reports use the measured CPU time.
+  EXPECT_GT(cpu_s, 0.02) << result.describe() << ", " << wall_s << " s wall";
+  EXPECT_LT(cpu_s, wall_s) << result.describe();
   EXPECT_THROW(load.stop(), flashslim::Error);
 }
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -16,15 +17,35 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// How long stress-ng gets to reject its arguments before the load counts as running.
+// How long stress-ng gets to reject its arguments before the load can count as running.
 constexpr std::chrono::milliseconds kStartupCheck{200};
 constexpr std::chrono::milliseconds kStopGrace{3000};
+// How long stress-ng gets to fork its workers; a cold start on a busy machine took
+// over a second, and a run started before the workers exist would be measured unloaded.
+constexpr std::chrono::milliseconds kWorkersStart{10000};
 
 std::string file_text(const fs::path& path) {
   std::ifstream in(path);
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+// Processes in process group `group`, from field 5 of /proc/PID/stat (the text after
+// the command name's closing parenthesis: state, ppid, pgrp).
+int processes_in_group(pid_t group) {
+  int count = 0;
+  std::error_code ignored;
+  for (const fs::directory_entry& entry : fs::directory_iterator("/proc", ignored)) {
+    const std::string stat = file_text(entry.path() / "stat");
+    const size_t name_end = stat.rfind(')');
+    if (name_end == std::string::npos) continue;
+    std::istringstream fields(stat.substr(name_end + 1));
+    char state = 0;
+    long parent = 0, pgrp = 0;
+    if (fields >> state >> parent >> pgrp && pgrp == group && state != 'Z') ++count;
+  }
+  return count;
 }
 
 }  // namespace
@@ -59,9 +80,23 @@ BackgroundLoad::BackgroundLoad(int percent, int workers) {
   spec.stderr_path = stderr_path_;
   spec.sample_period = std::chrono::milliseconds(0);
   process_ = std::make_unique<ChildProcess>(spec);
-  if (process_->exited_within(kStartupCheck)) {
-    const ChildResult result = process_->wait();
-    fail("stress-ng stopped at start ({}): {}", result.describe(), file_text(stderr_path_));
+  // The load counts as applied once stress-ng's workers exist: the parent plus one
+  // process per worker in its process group. Until then, an exit is a start failure.
+  const int wanted =
+      1 + (workers > 0 ? workers : static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)));
+  const auto deadline = std::chrono::steady_clock::now() + kWorkersStart;
+  std::chrono::milliseconds poll = kStartupCheck;
+  while (true) {
+    if (process_->exited_within(poll)) {
+      const ChildResult result = process_->wait();
+      fail("stress-ng stopped at start ({}): {}", result.describe(), file_text(stderr_path_));
+    }
+    const int running = processes_in_group(process_->pid());
+    if (running >= wanted) break;
+    if (std::chrono::steady_clock::now() > deadline)
+      fail("stress-ng started {} of {} workers within {} s", std::max(running - 1, 0),
+           wanted - 1, kWorkersStart.count() / 1000);
+    poll = std::chrono::milliseconds(20);
   }
 }
 
