@@ -144,16 +144,6 @@ void run(const RunFlags& f) {
   double gen_ms = 0;
   for (double ms : result.token_ms) gen_ms += ms;
   const size_t n_gen = result.generated_ids.size();
-  std::fprintf(stderr,
-               "\nflashslim: %s, %s, mode %s, %d threads, ctx %d, kv %s\n"
-               "kernels:  %s\n"
-               "load:     %10.2f ms\n"
-               "prompt:   %10.2f ms / %zu tokens (%.2f t/s)\n"
-               "generate: %10.2f ms / %zu tokens (%.2f t/s)\n",
-               hp.arch.c_str(), tokenizer->kind().c_str(), weight_mode_name(weights.mode), threads,
-               fo.n_ctx, f.kv_type.c_str(), kernel_isa_name(), load_ms, result.prompt_ms,
-               prompt.size(), prompt.size() * 1000.0 / result.prompt_ms, gen_ms, n_gen,
-               n_gen ? n_gen * 1000.0 / gen_ms : 0.0);
 
   RunSummary summary;
   summary.mode = weight_mode_name(weights.mode);
@@ -174,6 +164,16 @@ void run(const RunFlags& f) {
   summary.weights = weights.access->stats();
   summary.peak_rss_bytes = peak_rss_bytes();
   summary.memory = weights.memory;
+  std::fprintf(stderr,
+               "\nflashslim: %s, %s, mode %s, %d threads, ctx %d, kv %s\n"
+               "kernels:  %s\n"
+               "load:     %10.2f ms\n"
+               "prompt:   %10.2f ms / %zu tokens (%.2f t/s)\n"
+               "generate: %10.2f ms / %zu tokens, %lld forward passes (%.2f t/s)\n",
+               hp.arch.c_str(), tokenizer->kind().c_str(), weight_mode_name(weights.mode), threads,
+               fo.n_ctx, f.kv_type.c_str(), kernel_isa_name(), load_ms, result.prompt_ms,
+               prompt.size(), prompt.size() * 1000.0 / result.prompt_ms, gen_ms, n_gen,
+               static_cast<long long>(summary.decode_passes), summary.decode_tps());
   std::fputs(run_summary_text(summary).c_str(), stderr);
 
   if (!f.stats_json.empty())

@@ -44,7 +44,11 @@ CounterSample sample_counters(const OpenedWeights& weights) {
   return s;
 }
 
-double RunSummary::decode_tps() const { return decode_s > 0 ? gen_tokens / decode_s : 0; }
+// Forward passes per second: n generated tokens take n - 1 decode passes (the first comes
+// from prefill's logits), and decode_s times those passes, as llama.cpp's "eval" rate.
+double RunSummary::decode_tps() const {
+  return decode_s > 0 ? static_cast<double>(decode_passes) / decode_s : 0;
+}
 
 double RunSummary::bytes_per_token() const {
   return decode_passes > 0
@@ -88,7 +92,7 @@ double RunSummary::overlap_ratio() const {
 }
 
 double RunSummary::compute_s_per_token() const {
-  return gen_tokens > 0 ? std::max(0.0, decode_s - stall_s()) / gen_tokens : 0;
+  return decode_passes > 0 ? std::max(0.0, decode_s - stall_s()) / decode_passes : 0;
 }
 
 double RunSummary::io_cpu_share() const {

@@ -47,8 +47,9 @@ struct RunSummary {
   double ttft_s = 0;
   int64_t prompt_tokens = 0;
   double prefill_s = 0;
-  int64_t gen_tokens = 0;     // tokens generated (decode_tps = gen_tokens / decode_s)
-  int64_t decode_passes = 0;  // forward passes among them (the last token is not evaluated)
+  int64_t gen_tokens = 0;     // tokens generated
+  int64_t decode_passes = 0;  // forward passes among them (the last token is not evaluated;
+                              // decode_tps = decode_passes / decode_s)
   double decode_s = 0;
   CounterSample decode_start, decode_end;  // over the decode passes
   uint64_t total_bytes_read = 0;
