@@ -1,5 +1,7 @@
 #include "kernels/thread_pool.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 
 namespace flashslim {
@@ -30,7 +32,11 @@ constexpr int kSpinsBeforeYield = 1 << 10;
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {
-  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this] { worker(); });
+  for (int i = 1; i < n_threads_; ++i) {
+    workers_.emplace_back([this] { worker(); });
+    // Named so /proc/PID/task/*/comm tells compute workers apart (bench records per thread).
+    ::pthread_setname_np(workers_.back().native_handle(), "fs-compute");
+  }
 }
 
 ThreadPool::~ThreadPool() {

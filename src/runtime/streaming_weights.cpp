@@ -1,5 +1,6 @@
 #include "runtime/streaming_weights.h"
 
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 
@@ -64,8 +65,10 @@ StreamingWeights::StreamingWeights(const Model& model, const storage::Storage& s
   const gguf::TensorInfo& embd = *model_.schedule().token_embd;
   gather_buffer_ = storage::AlignedBuffer(align_up(embd.row_bytes(), kStreamReadAlignment) +
                                           kStreamReadAlignment);
-  if (options_.prefetch && !plan_.chunks.empty())
+  if (options_.prefetch && !plan_.chunks.empty()) {
     io_thread_ = std::thread([this] { prefetch_loop(); });
+    ::pthread_setname_np(io_thread_.native_handle(), "fs-prefetch");  // for per-thread stats
+  }
 }
 
 StreamingWeights::~StreamingWeights() {

@@ -1,5 +1,7 @@
 #include "storage/thread_pool_read_queue.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cerrno>
 
@@ -11,7 +13,10 @@ ThreadPoolReadQueue::ThreadPoolReadQueue(const Storage& storage, unsigned thread
     fail("read queue of {}: needs at least one thread and one slot", storage.path());
   unsigned count = std::min(threads, depth);
   workers_.reserve(count);
-  for (unsigned i = 0; i < count; ++i) workers_.emplace_back([this] { work(); });
+  for (unsigned i = 0; i < count; ++i) {
+    workers_.emplace_back([this] { work(); });
+    ::pthread_setname_np(workers_.back().native_handle(), "fs-read");  // for per-thread stats
+  }
 }
 
 ThreadPoolReadQueue::~ThreadPoolReadQueue() {
