@@ -15,6 +15,7 @@
 #include "bench/report.h"
 #include "bench/run_results.h"
 #include "bench/stats.h"
+#include "bench/thread_sched.h"
 #include "core/error.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
@@ -204,6 +205,7 @@ TEST(BenchExperimentSummary, TailRatioPerRun) {
               1e-9);
   EXPECT_EQ(tail_split["first_decode_in_tail_runs"], 0);
   EXPECT_EQ(tail_split["runs"], 3);
+  EXPECT_TRUE(tail_split["activity"].is_null());  // no thread or disk samples
 }
 
 TEST(BenchExperimentSummary, LoadCurveAndSamplingSpread) {
@@ -408,6 +410,12 @@ TEST(BenchExperimentEndToEnd, TwoModesTwoRepetitionsOnAFixture) {
     EXPECT_LE(per_token["total"].get<double>(), record["latency_ms"]["mean"].get<double>() + 1e-3);
     EXPECT_EQ(record["harness_overhead"]["token_counters_calls"], 12);
     EXPECT_GT(record["harness_overhead"]["fraction_of_generation"].get<double>(), 0);
+    // The harness sampled the child's threads (these runs are too short for samples inside
+    // their decode phase: at least the one taken at the start).
+    const std::vector<ThreadSample> threads = read_thread_csv(dir / "threads.csv");
+    ASSERT_FALSE(threads.empty());
+    EXPECT_EQ(threads.front().kind, "main");
+    EXPECT_TRUE(record["activity_decode"]["by_kind"].is_object());
     auto& all = pooled[record["run"]["config_index"].get<int>()];
     all.insert(all.end(), ms.begin(), ms.end());
   }
@@ -419,6 +427,7 @@ TEST(BenchExperimentEndToEnd, TwoModesTwoRepetitionsOnAFixture) {
     EXPECT_DOUBLE_EQ(c["latency_ms"]["p50"].get<double>(), percentile(ms, 50));
     EXPECT_DOUBLE_EQ(c["latency_ms"]["p99"].get<double>(), percentile(ms, 99));
     EXPECT_FALSE(c["cv_p99"].is_null());
+    EXPECT_EQ(c["tail_breakdown"]["activity"]["all"]["tokens"].get<size_t>(), ms.size());
   }
 
   const fs::path out = fresh_dir("e2e-report");

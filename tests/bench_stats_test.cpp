@@ -55,3 +55,17 @@ TEST(BenchStats, EmptyAndInvalidInputsThrow) {
   const std::vector<double> zeros = {0, 0};
   EXPECT_THROW(coefficient_of_variation(zeros), flashslim::Error);
 }
+
+TEST(BenchStats, CounterGrowthInterpolatesAndHoldsTheEnds) {
+  // A counter sampled at 10, 20, 40 ns with values 0, 100, 100.
+  const std::vector<uint64_t> t = {10, 20, 40};
+  const std::vector<double> v = {0, 100, 100};
+  EXPECT_DOUBLE_EQ(counter_growth(t, v, 15, 20), 50);  // 50 at 15 ns, 100 at 20 ns
+  EXPECT_DOUBLE_EQ(counter_growth(t, v, 12, 18), 60);
+  EXPECT_DOUBLE_EQ(counter_growth(t, v, 20, 40), 0);
+  EXPECT_DOUBLE_EQ(counter_growth(t, v, 0, 100), 100);  // held outside the samples
+  EXPECT_DOUBLE_EQ(counter_growth(t, v, 50, 100), 0);   // all after the last sample
+  EXPECT_DOUBLE_EQ(counter_growth({}, {}, 0, 100), 0);
+  const std::vector<double> short_values = {1};
+  EXPECT_THROW(counter_growth(t, short_values, 0, 1), flashslim::Error);
+}

@@ -94,8 +94,8 @@ BackgroundLoad::BackgroundLoad(int percent, int workers) {
     const int running = processes_in_group(process_->pid());
     if (running >= wanted) break;
     if (std::chrono::steady_clock::now() > deadline)
-      fail("stress-ng started {} of {} workers within {} s", std::max(running - 1, 0),
-           wanted - 1, kWorkersStart.count() / 1000);
+      fail("stress-ng started {} of {} workers within {} s", std::max(running - 1, 0), wanted - 1,
+           kWorkersStart.count() / 1000);
     poll = std::chrono::milliseconds(20);
   }
 }

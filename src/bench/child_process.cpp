@@ -190,6 +190,12 @@ ChildResult ChildProcess::wait() {
     if (const std::optional<uint64_t> rss = read_vmrss_bytes(pid_))
       result_.rss.push_back({seconds(now - start_), *rss});
     sample_io();
+    const auto now_ns = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count());
+    if (spec_.sample_threads) sample_threads(pid_, now_ns, result_.threads);
+    if (!spec_.disk_stat_file.empty())
+      if (const std::optional<DiskSample> disk = sample_disk(spec_.disk_stat_file, now_ns))
+        result_.disk.push_back(*disk);
   };
   // One sample right away, so even a run shorter than the period has an RSS curve.
   if (spec_.sample_period.count() > 0) sample(Clock::now());

@@ -16,7 +16,9 @@
 #include <vector>
 
 #include "bench/cgroup.h"
+#include "bench/disk_activity.h"
 #include "bench/pressure.h"
+#include "bench/thread_sched.h"
 
 namespace flashslim::bench {
 
@@ -31,6 +33,10 @@ struct ChildSpec {
   // How often VmRSS and /proc/PID/io are sampled (first right after start); 0: only
   // /proc/PID/io, at exit.
   std::chrono::milliseconds sample_period{10};
+  // Also sampled every period when set: each thread's scheduler counters, and the disk
+  // `stat` file given (disk_activity.h).
+  bool sample_threads = false;
+  std::filesystem::path disk_stat_file;
 };
 
 struct RssSample {
@@ -56,6 +62,8 @@ struct ChildResult {
   uint64_t read_bytes = 0, rchar = 0;
   uint64_t inblock_bytes = 0;  // rusage ru_inblock × 512
   std::vector<RssSample> rss;
+  std::vector<ThreadSample> threads;        // when ChildSpec::sample_threads
+  std::vector<DiskSample> disk;             // when ChildSpec::disk_stat_file is set
   std::optional<CgroupMemoryUsage> cgroup;  // read after exit, when a cgroup was given
   std::optional<Pressure> io_pressure_before, io_pressure_after;
 

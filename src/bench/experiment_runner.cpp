@@ -14,9 +14,11 @@
 #include "bench/background_load.h"
 #include "bench/cgroup.h"
 #include "bench/child_process.h"
+#include "bench/disk_activity.h"
 #include "bench/ebpf_trace.h"
 #include "bench/experiment_summary.h"
 #include "bench/provenance.h"
+#include "bench/run_activity.h"
 #include "bench/run_results.h"
 #include "bench/sha256.h"
 #include "bench/stats.h"
@@ -217,8 +219,10 @@ std::string unavailable_cpus(const std::vector<int>& cpus, const cpu_set_t& allo
 }
 
 // The child's own profiles into its record: the cost of its per-token counters
-// (phases.json), its per-op times (ops.jsonl), and the trace attributed to its phases.
-void read_run_profiles(const fs::path& run_dir, pid_t pid, bool traced, json& record, json& notes) {
+// (phases.json), its per-op times (ops.jsonl), the trace attributed to its phases, and
+// the threads' and disk's activity during its decode phase.
+void read_run_profiles(const fs::path& run_dir, const ChildResult& result, bool traced,
+                       json& record, json& notes) {
   const fs::path phases_file = run_dir / "phases.json";
   const json phases = fs::exists(phases_file) ? read_json_file(phases_file) : json();
   if (phases.is_object()) {
@@ -229,6 +233,9 @@ void read_run_profiles(const fs::path& run_dir, pid_t pid, bool traced, json& re
         {"token_counters_ms", counters_ns / 1e6},
         {"token_counters_calls", phases.at("token_counters_calls")},
         {"fraction_of_generation", generation_ns > 0 ? counters_ns / generation_ns : 0.0}};
+    record["activity_decode"] = decode_activity_json(ThreadSchedSeries(result.threads), result.disk,
+                                                     phases.at("decode_ns").get<uint64_t>(),
+                                                     phases.at("end_ns").get<uint64_t>());
   }
   const fs::path ops = run_dir / "ops.jsonl", tokens = run_dir / "tokens.jsonl";
   if (fs::exists(ops) && fs::exists(tokens)) {
@@ -240,7 +247,7 @@ void read_run_profiles(const fs::path& run_dir, pid_t pid, bool traced, json& re
   }
   if (traced) {
     try {
-      record["trace"] = summarize_trace(run_dir / "trace.txt", pid, phases);
+      record["trace"] = summarize_trace(run_dir / "trace.txt", result.pid, phases);
     } catch (const Error& e) {
       record["trace"] = {{"skipped", fmt::format("trace unreadable: {}", e.what())}};
     }
@@ -347,6 +354,12 @@ json execute_run(const RunSpec& run, const PreparedModel& model, const PromptTex
   spec.stdout_path = run_dir / "stdout.txt";
   spec.stderr_path = run_dir / "stderr.txt";
   spec.timeout = std::chrono::milliseconds(static_cast<int64_t>(run.timeout_s * 1000));
+  spec.sample_threads = true;
+  try {
+    spec.disk_stat_file = disk_stat_file_of(model.path);
+  } catch (const Error& e) {
+    notes.push_back(fmt::format("no disk activity: {}", e.what()));
+  }
   ChildResult result;
   try {
     result = run_child(spec);
@@ -382,6 +395,8 @@ json execute_run(const RunSpec& run, const PreparedModel& model, const PromptTex
   record["cgroup"] = cgroup && result.cgroup ? cgroup_json(*cgroup, *result.cgroup) : json();
   record["io_pressure"] = io_pressure_json(result);
   write_rss_csv(run_dir / "rss.csv", result.rss);
+  write_thread_csv(run_dir / "threads.csv", result.threads);
+  if (!spec.disk_stat_file.empty()) write_disk_csv(run_dir / "disk.csv", result.disk);
 
   const fs::path stats = run_dir / "stats.json";
   record["stats"] = fs::exists(stats) ? read_json_file(stats) : json();
@@ -402,7 +417,7 @@ json execute_run(const RunSpec& run, const PreparedModel& model, const PromptTex
   } else if (record["status"] == "ok" && env.run.token_log) {
     notes.push_back("flashslim run wrote no token log");
   }
-  read_run_profiles(run_dir, result.pid, trace != nullptr, record, notes);
+  read_run_profiles(run_dir, result, trace != nullptr, record, notes);
   record["notes"] = notes;
   return record;
 }

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "bench/run_activity.h"
 #include "bench/run_results.h"
 #include "bench/stats.h"
 #include "core/error.h"
@@ -81,11 +82,12 @@ json mean_of_objects(const std::vector<json>& objects) {
 }
 
 // The means over a configuration's successful runs of their profiles: the harness's
-// per-token overhead (fraction of the generation time), op times per decode token, and
-// the trace per phase (null where no run has one).
+// per-token overhead (fraction of the generation time), op times per decode token, the
+// threads' and disk's activity over the decode phase, and the trace per phase (null where
+// no run has one).
 void add_profile_means(const std::vector<const json*>& runs, json& out) {
   std::vector<double> overhead;
-  std::vector<json> ops, traces;
+  std::vector<json> ops, activities, traces;
   std::string trace_skipped;
   for (const json* r : runs) {
     if (r->at("status") != "ok") continue;
@@ -93,14 +95,38 @@ void add_profile_means(const std::vector<const json*>& runs, json& out) {
       overhead.push_back(*v);
     if (r->contains("op_profile") && r->at("op_profile").is_object())
       ops.push_back(r->at("op_profile"));
+    if (r->contains("activity_decode") && r->at("activity_decode").is_object())
+      activities.push_back(r->at("activity_decode"));
     const json trace = r->value("trace", json());
     if (trace.is_object() && trace.contains("phases")) traces.push_back(trace["phases"]);
     if (trace.is_object() && trace.contains("skipped")) trace_skipped = trace["skipped"];
   }
   out["harness_overhead"] = overhead.empty() ? json() : json(mean(overhead));
   out["op_profile"] = mean_of_objects(ops);
+  out["activity_decode"] = mean_of_objects(activities);
   out["trace_phases"] = mean_of_objects(traces);
   if (!trace_skipped.empty()) out["trace_skipped"] = trace_skipped;
+}
+
+// One run's decode tokens as the summary sees them: its token log, and per decode token
+// the threads' and disk's activity (empty when the run has no samples).
+struct RunTokens {
+  std::vector<TokenLogEntry> log;
+  std::vector<TokenActivity> activity;
+};
+
+RunTokens read_run_tokens(const fs::path& run_dir) {
+  RunTokens run;
+  run.log = read_token_log(run_dir / "tokens.jsonl");
+  const fs::path phases = run_dir / "phases.json", threads = run_dir / "threads.csv",
+                 disk = run_dir / "disk.csv";
+  if (!fs::exists(phases) || !fs::exists(threads)) return run;
+  const uint64_t origin_ns = read_json_file(phases).at("load_ns").get<uint64_t>();
+  const std::vector<DiskSample> disk_samples =
+      fs::exists(disk) ? read_disk_csv(disk) : std::vector<DiskSample>();
+  run.activity =
+      token_activity(run.log, origin_ns, ThreadSchedSeries(read_thread_csv(threads)), disk_samples);
+  return run;
 }
 
 // Where a configuration's in-run tail comes from, over its runs' token logs: the decode
@@ -109,14 +135,17 @@ void add_profile_means(const std::vector<const json*>& runs, json& out) {
 // the rest (compute, sampling, scheduling: vs the run's mean of latency - stall). Also
 // whether the first decode token (the one after prefill, which would pay for refilling
 // the prefetch pipeline) is slow: its latency over its run's mean, and in how many runs it
-// is in the tail. Null without decode tokens; the excesses are null when no token is
-// slower than its run's p90 (flat runs).
-json tail_breakdown(const std::vector<std::vector<TokenLogEntry>>& logs) {
+// is in the tail. And, where the runs have thread and disk samples, the activity of the
+// tail tokens beside that of all decode tokens (activity_means): whether the I/O thread
+// waited for a CPU, and whether the disk was slow or idle. Null without decode tokens; the
+// excesses are null when no token is slower than its run's p90 (flat runs).
+json tail_breakdown(const std::vector<RunTokens>& runs_tokens) {
   std::vector<double> excess, stall_excess, compute_excess, first_over_mean;
+  std::vector<TokenActivity> tail_activity, all_activity;
   size_t runs = 0, first_in_tail = 0;
-  for (const std::vector<TokenLogEntry>& log : logs) {
+  for (const RunTokens& run : runs_tokens) {
     std::vector<const TokenLogEntry*> decode;
-    for (const TokenLogEntry& e : log)
+    for (const TokenLogEntry& e : run.log)
       if (e.phase == "decode") decode.push_back(&e);
     if (decode.empty()) continue;
     ++runs;
@@ -132,7 +161,9 @@ json tail_breakdown(const std::vector<std::vector<TokenLogEntry>>& logs) {
       excess.push_back(latency[k] - mean_latency);
       stall_excess.push_back(stall[k] - mean_stall);
       compute_excess.push_back(excess.back() - stall_excess.back());
+      if (!run.activity.empty()) tail_activity.push_back(run.activity[k]);
     }
+    all_activity.insert(all_activity.end(), run.activity.begin(), run.activity.end());
     if (mean_latency > 0) first_over_mean.push_back(latency.front() / mean_latency);
     if (latency.front() > p90) ++first_in_tail;
   }
@@ -146,7 +177,10 @@ json tail_breakdown(const std::vector<std::vector<TokenLogEntry>>& logs) {
           {"compute_ms", mean_or_null(compute_excess)},
           {"first_decode_over_mean", mean_or_null(first_over_mean)},
           {"first_decode_in_tail_runs", first_in_tail},
-          {"runs", runs}};
+          {"runs", runs},
+          {"activity", all_activity.empty() ? json()
+                                            : json{{"tail", activity_means(tail_activity)},
+                                                   {"all", activity_means(all_activity)}}}};
 }
 
 // `online_cpus`: the machine's (provenance.json), 0 when unknown.
@@ -162,7 +196,7 @@ json configuration_summary(const fs::path& results_dir, const std::vector<const 
   std::map<std::string, int> statuses;
   std::vector<double> load_s, decode_tps, prompt_tps, ttft, stall, per_run_p99, per_run_ratio,
       peaks, cgroup_peaks, faults, read, io_some, pooled, load_achieved;
-  std::vector<std::vector<TokenLogEntry>> token_logs;
+  std::vector<RunTokens> token_logs;
   size_t ok = 0;
   for (const json* r : runs) {
     const std::string status = r->at("status").get<std::string>();
@@ -192,11 +226,10 @@ json configuration_summary(const fs::path& results_dir, const std::vector<const 
     const auto load_wall_s = number_at(load, "wall_s");
     if (online_cpus > 0 && load_cpu_s && load_wall_s && *load_wall_s > 0)
       load_achieved.push_back(*load_cpu_s / *load_wall_s / online_cpus * 100);
-    const fs::path log =
-        run_directory(results_dir, r->at("run").at("index").get<size_t>()) / "tokens.jsonl";
-    if (fs::exists(log)) {
-      token_logs.push_back(read_token_log(log));
-      const std::vector<double> ms = decode_latencies_ms(token_logs.back());
+    const fs::path run_dir = run_directory(results_dir, r->at("run").at("index").get<size_t>());
+    if (fs::exists(run_dir / "tokens.jsonl")) {
+      token_logs.push_back(read_run_tokens(run_dir));
+      const std::vector<double> ms = decode_latencies_ms(token_logs.back().log);
       pooled.insert(pooled.end(), ms.begin(), ms.end());
     }
   }

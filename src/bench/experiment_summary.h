@@ -22,13 +22,16 @@
 //                     (the stream target is evaluated on max: the worst run),
 //                     tail_breakdown (decode tokens slower than their run's p90:
 //                     tail_tokens, excess_ms over their run's mean = stall_ms + compute_ms;
-//                     first_decode_over_mean, first_decode_in_tail_runs, runs),
+//                     first_decode_over_mean, first_decode_in_tail_runs, runs;
+//                     activity {tail, all}: run_activity.h activity_means of the tail
+//                     tokens and of all decode tokens, null without thread samples),
 //                     major_faults / read_bytes / io_some_us ({mean, sd, n}),
 //                     background_load_achieved ({mean, sd, n}: the CPU time stress-ng got,
 //                     % of every CPU; null without provenance.json's online_cpus),
 //                     harness_overhead (mean fraction of the generation time spent
-//                     taking per-token counters), op_profile and trace_phases (the
-//                     means of the runs' run.json objects of those names; null without),
+//                     taking per-token counters), op_profile, activity_decode and
+//                     trace_phases (the means of the runs' run.json objects of those
+//                     names; null without),
 //                     trace_skipped (why runs asked to be traced were not)
 //   load_curves[]     scope, variants, config_indices, loads, achieved_loads, mean_ms,
 //                     p99_ms, decode_tps, fit {slope_ms_per_percent, intercept_ms, r2,

@@ -262,6 +262,39 @@ void describe_configurations(ReportDocument& doc, const json& summary) {
             rows);
 }
 
+// The tail tokens' CPU and disk activity beside all decode tokens' (tail / all per cell).
+void describe_tail_activity(ReportDocument& doc, const json& summary) {
+  std::vector<std::vector<std::string>> rows;
+  for (const json& c : summary["configurations"]) {
+    const json& t = c["tail_breakdown"];
+    if (!t.is_object() || !t["activity"].is_object() || !t["activity"]["tail"].is_object())
+      continue;
+    const json& tail = t["activity"]["tail"];
+    const json& all = t["activity"]["all"];
+    auto pair = [&](const char* key, int decimals) {
+      return number(tail[key], decimals) + " / " + number(all[key], decimals);
+    };
+    rows.push_back({std::to_string(c["config_index"].get<int>()), c["label"].get<std::string>(),
+                    pair("io_runq_ms", 1), pair("io_involuntary", 1), pair("compute_runq_ms", 1),
+                    percent(tail["disk_busy_share"]) + " / " + percent(all["disk_busy_share"]),
+                    pair("disk_read_mbps", 0), pair("run_read_mbps", 0)});
+  }
+  if (rows.empty()) return;
+  doc.paragraph(
+      "The same tail tokens against all decode tokens (each cell: tail / all, means per "
+      "token), from the thread and disk samples the harness takes every 10 ms. Run-queue ms: "
+      "time the I/O threads (fs-prefetch, io_uring workers) or the compute threads (main, "
+      "fs-compute; summed) were runnable but waited for a CPU; preempted: the I/O threads' "
+      "involuntary context switches. Disk busy: share of the token's time the model's disk had "
+      "reads in flight; disk MB/s: what it read per second busy (other processes' reads "
+      "included); run MB/s: this run's bytes per second of disk busy time. An I/O thread that "
+      "waits for a CPU in the tail points at CPU contention; a busy disk reading slower, at the "
+      "storage; an idle disk during stalls, at reads not issued.");
+  doc.table({"cfg", "configuration", "I/O run-queue ms", "I/O preempted", "compute run-queue ms",
+             "disk busy", "disk MB/s busy", "run MB/s busy"},
+            rows);
+}
+
 void describe_tail(ReportDocument& doc, const json& summary) {
   doc.heading(2, "Where the in-run tail comes from");
   doc.paragraph(
@@ -290,6 +323,7 @@ void describe_tail(ReportDocument& doc, const json& summary) {
   doc.table({"cfg", "configuration", "tail tokens", "above mean ms", "of which stall ms",
              "of which compute ms", "first decode / mean", "first decode in tail"},
             rows);
+  describe_tail_activity(doc, summary);
 }
 
 void plot_mode_comparison(ReportDocument& doc, Plotter& plotter,

@@ -27,6 +27,15 @@ std::vector<double> sorted_copy(std::span<const double> values) {
   return sorted;
 }
 
+double counter_at(std::span<const uint64_t> t_ns, std::span<const double> values, uint64_t t) {
+  const auto after = std::upper_bound(t_ns.begin(), t_ns.end(), t);
+  if (after == t_ns.begin()) return values.front();
+  if (after == t_ns.end()) return values.back();
+  const size_t hi = static_cast<size_t>(after - t_ns.begin()), lo = hi - 1;
+  const double share = static_cast<double>(t - t_ns[lo]) / static_cast<double>(t_ns[hi] - t_ns[lo]);
+  return values[lo] + share * (values[hi] - values[lo]);
+}
+
 }  // namespace
 
 double percentile(std::span<const double> values, double p) {
@@ -71,6 +80,14 @@ Summary summarize(std::span<const double> values) {
   s.p90 = percentile_of_sorted(sorted, 90);
   s.p99 = percentile_of_sorted(sorted, 99);
   return s;
+}
+
+double counter_growth(std::span<const uint64_t> t_ns, std::span<const double> values,
+                      uint64_t from_ns, uint64_t to_ns) {
+  if (t_ns.size() != values.size())
+    fail("counter_growth: {} times, {} values", t_ns.size(), values.size());
+  if (t_ns.empty()) return 0;
+  return counter_at(t_ns, values, to_ns) - counter_at(t_ns, values, from_ns);
 }
 
 }  // namespace flashslim::bench

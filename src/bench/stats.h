@@ -2,6 +2,7 @@
 // Descriptive statistics for benchmark samples (per-token latencies in ms, tokens/s,
 // peak RSS in bytes, ...). All functions throw Error on an empty sample.
 #include <cstddef>
+#include <cstdint>
 #include <span>
 
 namespace flashslim::bench {
@@ -27,5 +28,11 @@ struct Summary {
 };
 
 Summary summarize(std::span<const double> values);
+
+// How much a cumulative counter sampled at times `t_ns` (ascending) with `values` grew
+// between `from_ns` and `to_ns`: its value at each end linearly interpolated between the
+// samples around it, held at the first / last sample outside them. 0 without samples.
+double counter_growth(std::span<const uint64_t> t_ns, std::span<const double> values,
+                      uint64_t from_ns, uint64_t to_ns);
 
 }  // namespace flashslim::bench

@@ -20,7 +20,7 @@ constexpr int kCapIpcLock = 14;  // bit number in the capability sets (linux/cap
 
 }  // namespace
 
-fs::path read_ahead_control_for(const fs::path& file) {
+fs::path block_device_dir_of(const fs::path& file, const char* purpose) {
   struct stat st {};
   if (::stat(file.c_str(), &st) != 0)
     fail("cannot stat {}: {}", file.string(), std::strerror(errno));
@@ -31,12 +31,16 @@ fs::path read_ahead_control_for(const fs::path& file) {
   if (error)
     fail(
         "{} is on device {}, which is not a block device (tmpfs, overlay or network file "
-        "system?): read-ahead cannot be set for it",
-        file.string(), device);
-  const fs::path disk = fs::exists(sysfs_dir / "partition") ? sysfs_dir.parent_path() : sysfs_dir;
+        "system?): {}",
+        file.string(), device, purpose);
+  return fs::exists(sysfs_dir / "partition") ? sysfs_dir.parent_path() : sysfs_dir;
+}
+
+fs::path read_ahead_control_for(const fs::path& file) {
+  const fs::path disk = block_device_dir_of(file, "read-ahead cannot be set for it");
   const fs::path control = disk / "queue" / "read_ahead_kb";
   if (!fs::exists(control))
-    fail("{} is on block device {} ({}), which has no queue/read_ahead_kb", file.string(), device,
+    fail("{} is on block device {}, which has no queue/read_ahead_kb", file.string(),
          disk.string());
   return control;
 }

@@ -9,9 +9,12 @@
 
 namespace flashslim::bench {
 
-// The read_ahead_kb file of the block device that holds `file`: st_dev →
-// /sys/dev/block/MAJ:MIN, and for a partition its parent disk's queue/. Throws Error if
-// the file is not on a block device (tmpfs, overlay, network file systems).
+// The sysfs directory of the disk that holds `file`: st_dev → /sys/dev/block/MAJ:MIN,
+// and for a partition its parent disk. Throws Error if the file is not on a block device
+// (tmpfs, overlay, network file systems), ending with `purpose` (what cannot be done).
+std::filesystem::path block_device_dir_of(const std::filesystem::path& file, const char* purpose);
+// That disk's queue/read_ahead_kb file. Throws Error like block_device_dir_of, or when the
+// disk has no such file.
 std::filesystem::path read_ahead_control_for(const std::filesystem::path& file);
 
 // Sets the device read-ahead for the lifetime of the object and restores the previous
