@@ -60,8 +60,8 @@ std::string explain_plan(const Plan& p, const Model& model, const Profile& profi
   out += fmt::format(
       "decode: {:.2f} tokens/s predicted; bound {:.2f} (min of compute {:.2f}, disk {:.2f} GB/s "
       "/ {} streamed per token)\n",
-      p.decode.tokens_per_s(), p.bound_tokens_per_s, 1000.0 / profile.decode.total_ms(),
-      profile.best_read(UINT64_MAX).gb_per_s, mib(p.streamed_bytes_per_token));
+      p.decode.tokens_per_s(), p.bound_tokens_per_s, 1000.0 / t.compute_ms, p.read.gb_per_s,
+      mib(p.streamed_bytes_per_token));
   out += fmt::format(
       "  per token: compute {:.1f} ms, disk busy {:.1f} ms ({} chunks, reads of {} KiB at "
       "depth {}, {:.2f} GB/s), waiting for chunks {:.1f} ms\n",

@@ -13,7 +13,7 @@
 
 namespace flashslim::planner {
 
-inline constexpr int64_t kProfileFormatVersion = 1;
+inline constexpr int64_t kProfileFormatVersion = 2;
 
 // Compute time of one forward pass over `batch` tokens, per schedule step.
 struct PassTiming {
@@ -47,6 +47,11 @@ struct Profile {
   std::vector<std::string> step_names;  // schedule order
   std::vector<uint64_t> step_weight_bytes;
   PassTiming decode;
+  // One-token passes while the runtime streams (the automatic plan for half
+  // the matrices, read ahead by its I/O thread, waits excluded): the compute
+  // slows while reads are in flight (the I/O thread shares the cores), so
+  // plans predict with a blend of `decode` and this by the disk's busy share.
+  PassTiming decode_streaming;
   std::vector<PassTiming> prefill;  // ascending batch
   StorageProfile storage;
   double memory_gb_per_s = 0;  // streaming read over a buffer larger than L3, all threads
@@ -55,15 +60,9 @@ struct Profile {
   nlohmann::json machine;           // bench::Provenance fields
   bool quick = false;               // the short calibration `plan` runs without --profile
 
-  // The read setting to plan with among the curve's points with read size <=
-  // `read_bytes` and at most `in_flight_bytes` in flight (read size x queue
-  // depth; the smallest point if none): of the points within 10% of the best
-  // bandwidth, the one with the most bytes in flight. Each point's bandwidth
-  // is the median of its neighbours (sizes and depths within 2x). Error if
-  // the curve is empty.
-  BandwidthPoint best_read(uint64_t read_bytes, uint64_t in_flight_bytes = UINT64_MAX) const;
-  // The bandwidth of one read setting (the median of the curve's points within
-  // 2x of its size and depth). Error if the curve has none there.
+  // The bandwidth of one read setting: the median of the curve's points with
+  // read sizes within 4x and bytes in flight within 2x of it. Error if the
+  // curve has none there.
   BandwidthPoint read_at(uint64_t read_bytes, uint32_t queue_depth) const;
   // The prefill timing whose batch is closest to `batch` (log scale).
   const PassTiming& prefill_for(int32_t batch) const;

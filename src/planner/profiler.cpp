@@ -9,8 +9,11 @@
 #include "model/forward.h"
 #include "model/model.h"
 #include "planner/memory_bandwidth.h"
+#include "planner/residency.h"
 #include "planner/timing_weights.h"
+#include "runtime/auto_planner.h"
 #include "runtime/memory_budget.h"
+#include "runtime/streaming_weights.h"
 #include "runtime/weight_modes.h"
 #include "tokenizer/tokenizer.h"
 
@@ -33,25 +36,40 @@ ProfileOptions ProfileOptions::quick_calibration(int32_t threads,
 
 namespace {
 
+// Per-pass times read from a TimingWeights, and their medians.
+class PassSamples {
+ public:
+  explicit PassSamples(size_t n_steps) : per_step_(n_steps) {}
+  void add(const TimingWeights& timing) {
+    for (size_t s = 0; s < per_step_.size(); ++s)
+      per_step_[s].push_back(timing.step_ns()[s] * 1e-6);
+    outside_.push_back(timing.outside_steps_ns() * 1e-6);
+  }
+  PassTiming medians(int32_t batch) const {
+    PassTiming t;
+    t.batch = batch;
+    t.passes = static_cast<int32_t>(outside_.size());
+    for (const auto& samples : per_step_) t.step_ms.push_back(bench::median(samples));
+    t.outside_steps_ms = bench::median(outside_);
+    return t;
+  }
+
+ private:
+  std::vector<std::vector<double>> per_step_;  // ms
+  std::vector<double> outside_;                // ms
+};
+
 // Median per step and outside the steps over `passes` passes of `batch`
 // tokens each; `run_pass` runs one forward pass through `timing`.
 template <typename RunPass>
 PassTiming time_passes(TimingWeights& timing, size_t n_steps, int32_t batch, int32_t warmup,
                        int32_t passes, RunPass&& run_pass) {
-  std::vector<std::vector<double>> per_step(n_steps);
-  std::vector<double> outside;
+  PassSamples samples(n_steps);
   for (int32_t p = 0; p < warmup + passes; ++p) {
     run_pass();
-    if (p < warmup) continue;
-    for (size_t s = 0; s < n_steps; ++s) per_step[s].push_back(timing.step_ns()[s] * 1e-6);
-    outside.push_back(timing.outside_steps_ns() * 1e-6);
+    if (p >= warmup) samples.add(timing);
   }
-  PassTiming t;
-  t.batch = batch;
-  t.passes = passes;
-  for (const auto& samples : per_step) t.step_ms.push_back(bench::median(samples));
-  t.outside_steps_ms = bench::median(outside);
-  return t;
+  return samples.medians(batch);
 }
 
 // Token ids for timing: any valid ids do (compute does not depend on them).
@@ -59,6 +77,52 @@ std::vector<int32_t> timing_tokens(int32_t n, int32_t n_vocab) {
   std::vector<int32_t> ids(n);
   for (int32_t i = 0; i < n; ++i) ids[i] = 1 + (i * 7919) % (n_vocab - 1);
   return ids;
+}
+
+// One-token passes timed over the resident (or mmap) weights and, alternated
+// pass by pass so that both see the same load of a shared machine, while the
+// runtime streams: the automatic plan for half the matrices' bytes
+// (disk-bound, so reads are in flight for nearly the whole pass) read with the
+// reads `run --mode stream` makes. TimingWeights excludes the waits for
+// chunks: what remains is the compute slowed by the I/O thread sharing the
+// cores. Between its passes the prefetcher fills its window and idles.
+void time_decode(const Model& model, WeightAccess& resident, ThreadPool& pool,
+                 const ForwardOptions& fo, int32_t tokens, Profile& out) {
+  const HParams& hp = model.hparams();
+  const size_t n_steps = model.schedule().steps.size();
+  uint64_t matrix_bytes = 0;
+  for (const Matrix& m : schedule_matrices(model)) matrix_bytes += m.info->nbytes;
+  const StreamingOptions reads;
+  WeightOptions wo;
+  wo.mode = WeightMode::Stream;
+  wo.mlock = false;
+  wo.planned = PlannedStream{
+      plan_streaming(model, std::max(matrix_bytes / 2, min_streaming_bytes(model, wo.policy)),
+                     wo.policy),
+      reads.queue_depth, reads.max_read_bytes};
+  OpenedWeights streamed = open_weights(model, wo, MemoryBreakdown{});
+  std::fprintf(stderr,
+               "profile: decode compute while streaming %zu chunks, alternated with the above\n",
+               streamed.plan->chunks.size());
+
+  ForwardOptions decode = fo;
+  decode.n_batch = 1;
+  TimingWeights resident_timing(resident, n_steps), streamed_timing(*streamed.access, n_steps);
+  Forward resident_forward(model, resident_timing, pool, decode);
+  Forward streamed_forward(model, streamed_timing, pool, decode);
+  PassSamples resident_samples(n_steps), streamed_samples(n_steps);
+  std::vector<float> logits(hp.n_vocab);
+  const std::vector<int32_t> ids = timing_tokens(2 + tokens, hp.n_vocab);
+  constexpr int32_t kWarmup = 2;
+  for (int32_t p = 0; p < kWarmup + tokens; ++p) {
+    resident_forward.eval({&ids[p], 1}, logits, false);
+    streamed_forward.eval({&ids[p], 1}, logits, false);
+    if (p < kWarmup) continue;
+    resident_samples.add(resident_timing);
+    streamed_samples.add(streamed_timing);
+  }
+  out.decode = resident_samples.medians(1);
+  out.decode_streaming = streamed_samples.medians(1);
 }
 
 void measure_compute(const Model& model, const ProfileOptions& o, int threads, Profile& out) {
@@ -77,17 +141,7 @@ void measure_compute(const Model& model, const ProfileOptions& o, int threads, P
 
   std::fprintf(stderr, "profile: decode compute, %d tokens, %s, %d threads\n", o.decode_tokens,
                out.compute_method.c_str(), threads);
-  {
-    ForwardOptions decode = fo;
-    decode.n_batch = 1;
-    Forward forward(model, timing, pool, decode);
-    std::vector<float> logits(hp.n_vocab);
-    const std::vector<int32_t> ids = timing_tokens(2 + o.decode_tokens, hp.n_vocab);
-    size_t next = 0;
-    out.decode = time_passes(timing, n_steps, 1, 2, o.decode_tokens, [&] {
-      forward.eval({&ids[next++], 1}, logits, false);
-    });
-  }
+  time_decode(model, *weights.access, pool, fo, o.decode_tokens, out);
   for (int32_t batch : o.prefill_batches) {
     if (batch > fo.n_ctx) continue;  // the model's context is shorter
     std::fprintf(stderr, "profile: prefill compute, batch %d\n", batch);

@@ -14,12 +14,15 @@ void TimingWeights::begin_pass(int32_t n_tokens) {
   inner_.begin_pass(n_tokens);
   std::fill(step_ns_.begin(), step_ns_.end(), 0);
   in_steps_ns_ = 0;
+  waiting_ns_ = 0;
   pass_start_ = now_ns();
 }
 
 StepWeights TimingWeights::acquire(int32_t step_index) {
+  const uint64_t asked = now_ns();
   StepWeights w = inner_.acquire(step_index);
   step_start_ = now_ns();
+  waiting_ns_ += step_start_ - asked;
   return w;
 }
 
@@ -39,7 +42,8 @@ void TimingWeights::gather_rows(const gguf::TensorInfo& table, std::span<const i
 
 void TimingWeights::end_pass() {
   const uint64_t pass_ns = now_ns() - pass_start_;
-  outside_ns_ = pass_ns > in_steps_ns_ ? pass_ns - in_steps_ns_ : 0;
+  const uint64_t accounted = in_steps_ns_ + waiting_ns_;
+  outside_ns_ = pass_ns > accounted ? pass_ns - accounted : 0;
   inner_.end_pass();
 }
 

@@ -2,7 +2,8 @@
 // A WeightAccess decorator that times the forward pass at its event hooks:
 // for each step, acquire() → release() (the step's compute: its weights are in
 // memory when acquire returns, so any wait of the wrapped access is excluded),
-// and the rest of the pass (begin_pass → end_pass minus the steps), e.g. the
+// and the rest of the pass (begin_pass → end_pass minus the steps and the
+// time inside the wrapped acquire, i.e. its waits for chunks), e.g. the
 // embedding gather. Not thread-safe, like every WeightAccess.
 #include <cstdint>
 #include <vector>
@@ -32,6 +33,7 @@ class TimingWeights : public WeightAccess {
   uint64_t pass_start_ = 0;
   uint64_t step_start_ = 0;
   uint64_t in_steps_ns_ = 0;
+  uint64_t waiting_ns_ = 0;  // inside inner_.acquire this pass
   uint64_t outside_ns_ = 0;
 };
 
