@@ -36,7 +36,7 @@ TEST(BenchThreadSched, SamplesNameEveryThreadOfTheProcess) {
   });
   ::pthread_setname_np(io.native_handle(), "fs-prefetch");
   std::vector<ThreadSample> samples;
-  sample_threads(::getpid(), 123, samples);
+  ThreadSampler(::getpid()).sample(123, samples);
   stop = true;
   io.join();
   bool main_seen = false, io_seen = false;
@@ -55,7 +55,7 @@ TEST(BenchThreadSched, SamplesNameEveryThreadOfTheProcess) {
   EXPECT_TRUE(main_seen);
   EXPECT_TRUE(io_seen);
   std::vector<ThreadSample> none;
-  sample_threads(-1, 0, none);
+  ThreadSampler(-1).sample(0, none);
   EXPECT_TRUE(none.empty());
 }
 

@@ -66,20 +66,27 @@ void redirect(int target_fd, const char* path, int error_fd, ChildStage stage) {
   ::close(fd);
 }
 
-// VmRSS of /proc/PID/status in bytes; std::nullopt once the process has no memory
-// (exited) or is gone.
-std::optional<uint64_t> read_vmrss_bytes(pid_t pid) {
-  const std::optional<std::string> status =
-      try_read_kernel_file("/proc/" + std::to_string(pid) + "/status");
-  if (!status) return std::nullopt;
-  const size_t at = status->find("VmRSS:");
-  if (at == std::string::npos) return std::nullopt;
-  const char* p = status->data() + at + 6;
-  const char* end = status->data() + status->size();
-  while (p < end && (*p == ' ' || *p == '\t')) ++p;
-  uint64_t kib = 0;
-  if (std::from_chars(p, end, kib).ec != std::errc()) return std::nullopt;
-  return kib * 1024;
+// Resident set of /proc/PID/statm in bytes (the VmRSS of status, which costs the kernel
+// twice as much to format); std::nullopt once the process has no memory (exited) or is
+// gone.
+std::optional<uint64_t> read_rss_bytes(pid_t pid) {
+  const std::optional<std::string> statm =
+      try_read_kernel_file("/proc/" + std::to_string(pid) + "/statm");
+  if (!statm) return std::nullopt;
+  const char* p = statm->data();
+  const char* end = p + statm->size();
+  uint64_t size_pages = 0, resident_pages = 0;
+  const auto size = std::from_chars(p, end, size_pages);
+  if (size.ec != std::errc() || size.ptr == end) return std::nullopt;
+  if (std::from_chars(size.ptr + 1, end, resident_pages).ec != std::errc() || resident_pages == 0)
+    return std::nullopt;
+  return resident_pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+double thread_cpu_s() {
+  rusage usage{};
+  ::getrusage(RUSAGE_THREAD, &usage);
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
 }  // namespace
@@ -186,13 +193,15 @@ ChildResult ChildProcess::wait() {
       result_.rchar = find_keyed_u64(*io, "rchar").value_or(result_.rchar);
     }
   };
+  const double cpu_before = thread_cpu_s();
+  ThreadSampler threads(pid_);
   auto sample = [&](Clock::time_point now) {
-    if (const std::optional<uint64_t> rss = read_vmrss_bytes(pid_))
+    if (const std::optional<uint64_t> rss = read_rss_bytes(pid_))
       result_.rss.push_back({seconds(now - start_), *rss});
     sample_io();
     const auto now_ns = static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count());
-    if (spec_.sample_threads) sample_threads(pid_, now_ns, result_.threads);
+    if (spec_.sample_threads) threads.sample(now_ns, result_.threads);
     if (!spec_.disk_stat_file.empty())
       if (const std::optional<DiskSample> disk = sample_disk(spec_.disk_stat_file, now_ns))
         result_.disk.push_back(*disk);
@@ -225,6 +234,7 @@ ChildResult ChildProcess::wait() {
   }
   result_.pid = pid_;
   result_.wall_s = seconds(Clock::now() - start_);
+  result_.sampler_cpu_s = thread_cpu_s() - cpu_before;
   // The exited child is a zombie until reaped: its I/O counters are still readable and
   // its pid (= process group id) cannot be reused, so stragglers can be killed safely.
   sample_io();

@@ -30,7 +30,7 @@ struct ChildSpec {
   std::filesystem::path stdout_path;     // created/truncated; empty: inherit
   std::filesystem::path stderr_path;     // created/truncated; empty: inherit
   std::chrono::milliseconds timeout{0};  // 0: none; on expiry the process group gets SIGKILL
-  // How often VmRSS and /proc/PID/io are sampled (first right after start); 0: only
+  // How often the resident set and /proc/PID/io are sampled (first right after start); 0: only
   // /proc/PID/io, at exit.
   std::chrono::milliseconds sample_period{10};
   // Also sampled every period when set: each thread's scheduler counters, and the disk
@@ -54,6 +54,8 @@ struct ChildResult {
   bool oom_killed = false;
 
   double wall_s = 0, user_s = 0, sys_s = 0;
+  // CPU time the parent spent sampling the child (it competes with the child for CPUs).
+  double sampler_cpu_s = 0;
   uint64_t max_rss_bytes = 0;  // from wait4 rusage (ru_maxrss)
   uint64_t minor_faults = 0, major_faults = 0;
   // /proc/PID/io at its last reading (taken after exit, before reaping): read_bytes is

@@ -383,6 +383,7 @@ json execute_run(const RunSpec& run, const PreparedModel& model, const PromptTex
   record["wall_s"] = result.wall_s;
   record["user_s"] = result.user_s;
   record["sys_s"] = result.sys_s;
+  record["sampler_cpu_s"] = result.sampler_cpu_s;
   record["max_rss_bytes"] = result.max_rss_bytes;
   uint64_t sampled_peak = 0;
   for (const RssSample& s : result.rss) sampled_peak = std::max(sampled_peak, s.rss_bytes);

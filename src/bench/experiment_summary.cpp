@@ -82,17 +82,21 @@ json mean_of_objects(const std::vector<json>& objects) {
 }
 
 // The means over a configuration's successful runs of their profiles: the harness's
-// per-token overhead (fraction of the generation time), op times per decode token, the
+// per-token overhead (fraction of the generation time), the CPU the harness spent
+// sampling the run (share of one CPU over the run's wall time), op times per decode token, the
 // threads' and disk's activity over the decode phase, and the trace per phase (null where
 // no run has one).
 void add_profile_means(const std::vector<const json*>& runs, json& out) {
-  std::vector<double> overhead;
+  std::vector<double> overhead, sampler;
   std::vector<json> ops, activities, traces;
   std::string trace_skipped;
   for (const json* r : runs) {
     if (r->at("status") != "ok") continue;
     if (auto v = number_at(r->value("harness_overhead", json()), "fraction_of_generation"))
       overhead.push_back(*v);
+    const auto sampler_cpu_s = number_at(*r, "sampler_cpu_s");
+    const auto wall_s = number_at(*r, "wall_s");
+    if (sampler_cpu_s && wall_s && *wall_s > 0) sampler.push_back(*sampler_cpu_s / *wall_s);
     if (r->contains("op_profile") && r->at("op_profile").is_object())
       ops.push_back(r->at("op_profile"));
     if (r->contains("activity_decode") && r->at("activity_decode").is_object())
@@ -102,6 +106,7 @@ void add_profile_means(const std::vector<const json*>& runs, json& out) {
     if (trace.is_object() && trace.contains("skipped")) trace_skipped = trace["skipped"];
   }
   out["harness_overhead"] = overhead.empty() ? json() : json(mean(overhead));
+  out["sampler_cpu_share"] = sampler.empty() ? json() : json(mean(sampler));
   out["op_profile"] = mean_of_objects(ops);
   out["activity_decode"] = mean_of_objects(activities);
   out["trace_phases"] = mean_of_objects(traces);

@@ -29,10 +29,11 @@
 //                     background_load_achieved ({mean, sd, n}: the CPU time stress-ng got,
 //                     % of every CPU; null without provenance.json's online_cpus),
 //                     harness_overhead (mean fraction of the generation time spent
-//                     taking per-token counters), op_profile, activity_decode and
-//                     trace_phases (the means of the runs' run.json objects of those
-//                     names; null without),
-//                     trace_skipped (why runs asked to be traced were not)
+//                     taking per-token counters), sampler_cpu_share (mean CPU time the
+//                     harness spent sampling a run, share of one CPU over its wall time),
+//                     op_profile, activity_decode and trace_phases (the means of the runs' run.json
+//                     objects of those names; null without), trace_skipped (why runs asked to be
+//                     traced were not)
 //   load_curves[]     scope, variants, config_indices, loads, achieved_loads, mean_ms,
 //                     p99_ms, decode_tps, fit {slope_ms_per_percent, intercept_ms, r2,
 //                     max_residual_percent}

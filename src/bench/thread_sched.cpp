@@ -39,25 +39,33 @@ bool is_io_kind(std::string_view kind) {
   return kind == "fs-prefetch" || kind == "fs-read" || kind == "iou-wrk";
 }
 
-void sample_threads(pid_t pid, uint64_t t_ns, std::vector<ThreadSample>& out) {
-  const fs::path tasks = fs::path("/proc") / std::to_string(pid) / "task";
+ThreadSampler::ThreadSampler(pid_t pid)
+    : pid_(pid), tasks_(fs::path("/proc") / std::to_string(pid) / "task") {}
+
+void ThreadSampler::sample(uint64_t t_ns, std::vector<ThreadSample>& out) {
   std::error_code error;
-  for (const fs::directory_entry& entry : fs::directory_iterator(tasks, error)) {
+  for (const fs::directory_entry& entry : fs::directory_iterator(tasks_, error)) {
     const std::string name = entry.path().filename().string();
     int tid = 0;
     if (std::from_chars(name.data(), name.data() + name.size(), tid).ec != std::errc()) continue;
+    ThreadSample s;
     const std::optional<std::string> sched = try_read_kernel_file(entry.path() / "schedstat");
     const std::optional<std::string> status = try_read_kernel_file(entry.path() / "status");
-    const std::optional<std::string> comm = try_read_kernel_file(entry.path() / "comm");
-    ThreadSample s;
-    if (!sched || !status || !comm || !parse_schedstat(*sched, s.cpu_ns, s.runq_wait_ns))
+    if (!sched || !status || !parse_schedstat(*sched, s.cpu_ns, s.runq_wait_ns))
       continue;  // the thread exited while being read
+    auto known = names_.find(tid);
+    if (known == names_.end() || thread_kind(pid_, tid, known->second) == "other") {
+      const std::optional<std::string> comm = try_read_kernel_file(entry.path() / "comm");
+      if (!comm) continue;
+      std::string text = comm->substr(0, comm->find('\n'));
+      for (char& c : text)
+        if (c == ',') c = '_';  // keeps the CSV's columns
+      known = names_.insert_or_assign(tid, std::move(text)).first;
+    }
     s.t_ns = t_ns;
     s.tid = tid;
-    s.comm = comm->substr(0, comm->find('\n'));
-    for (char& c : s.comm)
-      if (c == ',') c = '_';  // keeps the CSV's columns
-    s.kind = thread_kind(pid, tid, s.comm);
+    s.comm = known->second;
+    s.kind = thread_kind(pid_, tid, s.comm);
     s.voluntary_switches = find_keyed_u64(*status, "voluntary_ctxt_switches").value_or(0);
     s.involuntary_switches = find_keyed_u64(*status, "nonvoluntary_ctxt_switches").value_or(0);
     out.push_back(std::move(s));

@@ -39,9 +39,21 @@ std::string thread_kind(pid_t pid, int tid, std::string_view comm);
 bool is_compute_kind(std::string_view kind);
 bool is_io_kind(std::string_view kind);
 
-// Appends one sample per thread of `pid` taken at `t_ns`; threads that exit while being
-// read are left out. Nothing when the process is gone.
-void sample_threads(pid_t pid, uint64_t t_ns, std::vector<ThreadSample>& out);
+// Samples the threads of one process. Not thread-safe.
+class ThreadSampler {
+ public:
+  explicit ThreadSampler(pid_t pid);
+  // Appends one sample per thread taken at `t_ns`; threads that exit while being read are
+  // left out. Nothing when the process is gone.
+  void sample(uint64_t t_ns, std::vector<ThreadSample>& out);
+
+ private:
+  pid_t pid_;
+  std::filesystem::path tasks_;  // /proc/PID/task
+  // comm per tid, read again only while the name says nothing (a thread is named just
+  // after it starts); saves a read per thread per sample.
+  std::map<int, std::string> names_;
+};
 
 void write_thread_csv(const std::filesystem::path& path, std::span<const ThreadSample> samples);
 // Throws Error naming the file and line on malformed lines.
