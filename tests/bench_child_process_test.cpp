@@ -69,7 +69,8 @@ TEST(BenchChildProcess, TimeoutKillsTheProcessGroup) {
   EXPECT_FALSE(result.exited);
   EXPECT_EQ(result.term_signal, SIGKILL);
   EXPECT_GE(result.wall_s, 0.29);
-  EXPECT_LT(result.wall_s, 3.0);
+  // Killed, not finished: well before the 30 s sleeps end, however loaded the machine.
+  EXPECT_LT(result.wall_s, 25.0);
   EXPECT_NE(result.describe().find("timed out"), std::string::npos);
 }
 
@@ -99,7 +100,9 @@ TEST(BenchChildProcess, SamplesRssAndCountsReads) {
   const ChildResult result = run_child(spec);
   ASSERT_TRUE(result.succeeded()) << result.describe();
   EXPECT_EQ(slurp(spec.stdout_path), "16777216\n");
-  ASSERT_GE(result.rss.size(), 20u);
+  // ~60 samples on an idle machine; a loaded one delays the sampler's wake-ups, so only
+  // ask for periodic sampling (more than the sample taken at the start).
+  ASSERT_GE(result.rss.size(), 3u);
   uint64_t max_sampled = 0;
   for (size_t i = 1; i < result.rss.size(); ++i) {
     EXPECT_GT(result.rss[i].time_s, result.rss[i - 1].time_s);
