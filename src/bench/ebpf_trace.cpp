@@ -30,14 +30,22 @@ constexpr int kStopAttempts = 12;
 constexpr auto kStopWait = std::chrono::seconds(5);
 
 // $1 = the harness's pid: every process it starts (and their threads, io_uring workers
-// included) has it as parent. Block requests are matched issue → completion by device
-// and sector, since completions run in interrupt context. Faults are counted in
-// in-kernel buckets of 1 ms instead of printed one by one (millions in mmap mode).
+// included) has it as parent. A block request is the run's when one of its threads
+// submitted the request's first bio (block_bio_queue runs in the submitter's context);
+// the request itself may be issued later from a kblockd worker, or merged from several
+// bios, so issue and completion are matched by device and sector, completions running in
+// interrupt context. Bios merged into a request that started elsewhere stay in @ours
+// until the end. Faults are counted in in-kernel buckets of 1 ms instead of printed one
+// by one (millions in mmap mode).
 constexpr const char* kScript = R"(
 BEGIN { printf("ready\n"); }
-tracepoint:block:block_rq_issue /curtask->real_parent->tgid == $1/ {
+tracepoint:block:block_bio_queue /curtask->real_parent->tgid == $1/ {
+  @ours[args->dev, args->sector] = pid;
+}
+tracepoint:block:block_rq_issue /@ours[args->dev, args->sector]/ {
   @issue_ns[args->dev, args->sector] = nsecs;
-  @issue_pid[args->dev, args->sector] = pid;
+  @issue_pid[args->dev, args->sector] = @ours[args->dev, args->sector];
+  delete(@ours[args->dev, args->sector]);
 }
 tracepoint:block:block_rq_complete /@issue_ns[args->dev, args->sector]/ {
   printf("B %llu %llu %d %u %s\n", @issue_ns[args->dev, args->sector], nsecs,
@@ -48,7 +56,7 @@ tracepoint:block:block_rq_complete /@issue_ns[args->dev, args->sector]/ {
 tracepoint:exceptions:page_fault_user /curtask->real_parent->tgid == $1/ {
   @faults[pid, nsecs / 1000000] = count();
 }
-END { clear(@issue_ns); clear(@issue_pid); }
+END { clear(@ours); clear(@issue_ns); clear(@issue_pid); }
 )";
 
 // Enough 1 ms fault buckets for an hour-long run (bpftrace's default is 4096 keys).
@@ -78,8 +86,8 @@ std::string ebpf_trace_problem() {
                        std::strerror(errno));
   const std::optional<std::string> available = try_read_kernel_file(events);
   if (!available) return fmt::format("cannot read {}", events.string());
-  for (const char* tracepoint :
-       {"block:block_rq_issue", "block:block_rq_complete", "exceptions:page_fault_user"})
+  for (const char* tracepoint : {"block:block_bio_queue", "block:block_rq_issue",
+                                 "block:block_rq_complete", "exceptions:page_fault_user"})
     if (available->find(std::string(tracepoint) + "\n") == std::string::npos)
       return fmt::format("the kernel has no tracepoint {}", tracepoint);
   return "";
