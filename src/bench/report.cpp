@@ -274,11 +274,13 @@ void describe_tail_activity(ReportDocument& doc, const json& summary) {
     auto pair = [&](const char* key, int decimals) {
       return number(tail[key], decimals) + " / " + number(all[key], decimals);
     };
-    rows.push_back({std::to_string(c["config_index"].get<int>()), c["label"].get<std::string>(),
-                    pair("io_runq_ms", 1), pair("io_involuntary", 1), pair("compute_runq_ms", 1),
-                    percent(tail["disk_busy_share"]) + " / " + percent(all["disk_busy_share"]),
-                    pair("disk_read_mbps", 0), pair("run_read_mbps", 0),
-                    percent(c["sampler_cpu_share"])});
+    rows.push_back(
+        {std::to_string(c["config_index"].get<int>()), c["label"].get<std::string>(),
+         pair("io_runq_ms", 1), pair("io_involuntary", 1), pair("compute_runq_ms", 1),
+         percent(tail["disk_busy_share"]) + " / " + percent(all["disk_busy_share"]),
+         pair("disk_read_mbps", 0),
+         percent(tail["run_share_of_disk_reads"]) + " / " + percent(all["run_share_of_disk_reads"]),
+         percent(c["sampler_cpu_share"])});
   }
   if (rows.empty()) return;
   doc.paragraph(
@@ -288,14 +290,14 @@ void describe_tail_activity(ReportDocument& doc, const json& summary) {
       "fs-compute; summed) were runnable but waited for a CPU; preempted: the I/O threads' "
       "involuntary context switches. Disk busy: share of the token's time the model's disk had "
       "reads in flight; disk MB/s: what it read per second busy (other processes' reads "
-      "included); run MB/s: this run's bytes per second of disk busy time. An I/O thread that "
+      "included); run share: this run's bytes of the disk's. An I/O thread that "
       "waits for a CPU in the tail points at CPU contention; a busy disk reading slower, at the "
-      "storage; an idle disk during stalls, at reads not issued; run MB/s well below disk "
-      "MB/s, at other processes reading from the same disk. Sampler CPU: what the "
+      "storage; an idle disk during stalls, at reads not issued; a run share well below 100 "
+      "%, at other processes reading from the same disk. Sampler CPU: what the "
       "harness's own sampling cost, as a share of one CPU over the run (it competes with "
       "the run for the CPUs).");
   doc.table({"cfg", "configuration", "I/O run-queue ms", "I/O preempted", "compute run-queue ms",
-             "disk busy", "disk MB/s busy", "run MB/s busy", "sampler CPU"},
+             "disk busy", "disk MB/s busy", "run share of disk reads", "sampler CPU"},
             rows);
 }
 

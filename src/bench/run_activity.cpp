@@ -51,7 +51,8 @@ json activity_means(std::span<const TokenActivity> tokens) {
           {"compute_involuntary", sum.compute_involuntary / n},
           {"disk_busy_share", sum.latency_ms > 0 ? sum.disk_busy_ms / sum.latency_ms : 0.0},
           {"disk_read_mbps", rate_mbps(sum.disk_read_bytes, sum.disk_busy_ms)},
-          {"run_read_mbps", rate_mbps(sum.bytes_read, sum.disk_busy_ms)}};
+          {"run_share_of_disk_reads",
+           sum.disk_read_bytes > 0 ? json(sum.bytes_read / sum.disk_read_bytes) : json()}};
 }
 
 json decode_activity_json(const ThreadSchedSeries& threads, std::span<const DiskSample> disk,

@@ -33,8 +33,9 @@ std::vector<TokenActivity> token_activity(std::span<const TokenLogEntry> log, ui
 
 // Means over tokens: {tokens, io_runq_ms, compute_runq_ms, io_involuntary,
 // compute_involuntary (per token), disk_busy_share (busy time / token time),
-// disk_read_mbps (disk bytes / busy time, MB/s), run_read_mbps (the run's bytes / disk
-// busy time)}; the rates are null when the disk was never busy. Null without tokens.
+// disk_read_mbps (disk bytes / busy time, MB/s; null when the disk was never busy),
+// run_share_of_disk_reads (the run's bytes / the disk's: below 1, other processes read
+// the same disk; null when the disk read nothing)}. Null without tokens.
 nlohmann::json activity_means(std::span<const TokenActivity> tokens);
 
 // run.json "activity_decode": the decode phase (from_ns .. to_ns) per thread kind
