@@ -26,7 +26,10 @@ TEST(BenchConfigs, Seed002MatrixHasTheSeedsVariants) {
   EXPECT_EQ(config.variants[4].background_load, (std::vector<int>{25, 50, 75}));
   // 2 modes × 2 sampling strategies in each of 4 uncontended variants (16), and × 3 load
   // levels in the contended one (12); each run once to warm up and 5 times measured.
-  EXPECT_EQ(expand_runs(config).size(), (16u + 12u) * (1 + 5));
+  const std::vector<RunSpec> runs = expand_runs(config);
+  EXPECT_EQ(runs.size(), (16u + 12u) * (1 + 5));
+  // Every run starts on a cold page cache (docs/experiments.md, "seed 002 matrix").
+  for (const RunSpec& run : runs) EXPECT_TRUE(run.cold_cache) << run.configuration_label();
 }
 
 TEST(BenchConfigs, BudgetSweepCoversModesAndBudgets) {
