@@ -67,6 +67,7 @@ Profile synthetic_profile(const Model& model, double step_ms, double disk_gb_per
   p.storage.backend = "synthetic";
   for (uint64_t size : {128ull << 10, 1ull << 20, 8ull << 20})
     for (uint32_t qd : {1u, 8u}) p.storage.curve.push_back({size, qd, disk_gb_per_s});
+  p.storage.streaming_read = {1 << 20, 8, disk_gb_per_s};
   p.memory_gb_per_s = 10;
   p.memory_buffer_bytes = 1 << 20;
   p.baseline_rss_bytes = 10 << 20;
@@ -384,6 +385,18 @@ TEST(Planner, ReadsAreTheRuntimesWithNoMoreInFlightThanTheReadAheadSlots) {
     EXPECT_EQ(plan.read.read_bytes, runtime.max_read_bytes);
     EXPECT_EQ(plan.read.queue_depth, c.depth) << c.read_ahead_slots << " x " << c.slot_bytes;
   }
+}
+
+TEST(Planner, ReadsAtTheRateTheRuntimeReadInTheProfile) {
+  const Model model(streaming_model());
+  Profile p = synthetic_profile(model, 1e-4, 1.0);
+  const PlanRequest r = request(budget_between(model, p, 0.3));
+  const Plan as_curve = make_plan(model, p, r);
+  // The runtime read at 0.6 of the curve's rate: every depth scales by 0.6.
+  p.storage.streaming_read.gb_per_s = 0.6;
+  const Plan scaled = evaluate_stream_plan(model, p, to_stream_plan(as_curve), r);
+  EXPECT_NEAR(scaled.read.gb_per_s, 0.6 * as_curve.read.gb_per_s, 1e-12);
+  EXPECT_NEAR(scaled.decode.timeline.io_ms, as_curve.decode.timeline.io_ms / 0.6, 1e-9);
 }
 
 TEST(Planner, EvaluatingItsOwnStreamPlanGivesTheSamePrediction) {

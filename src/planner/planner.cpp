@@ -83,16 +83,22 @@ uint64_t weight_memory(const std::vector<ResidentRows>& resident, int32_t n_slot
 // The reads a plan runs with, as the runtime makes them (StreamingOptions:
 // reads of at most 1 MiB, up to 8 in flight), with no more bytes in flight
 // than the read-ahead slots hold (those beyond the slots a computing step
-// holds); the depth is a power of two, as the curve measures them. Rated at
-// that point of the curve: runs keep fewer bytes in flight when the slots are
-// few (two slots of 7 MiB read 0.70-1.03 GB/s, median 0.84, over 7 cold runs
-// of the 1.1B model at 50%, where the curve's best point promised 0.97).
+// holds); the depth is a power of two, as the curve measures them. Runs keep
+// fewer bytes in flight when the slots are few (two slots of 7 MiB read
+// 0.70-1.03 GB/s, median 0.84, over 7 cold runs of the 1.1B model at 50%,
+// where the curve's best point promised 0.97). The curve gives the shape over
+// depths; its level is the rate the runtime itself read at in the profile
+// (storage.streaming_read), which the reader alone on the disk overstates.
 BandwidthPoint read_setting(const Profile& profile, uint64_t read_ahead_bytes) {
   const StreamingOptions reads;
   uint32_t depth = 1;
   while (depth * 2 <= reads.queue_depth && depth * 2 * reads.max_read_bytes <= read_ahead_bytes)
     depth *= 2;
-  return profile.read_at(reads.max_read_bytes, depth);
+  const BandwidthPoint& runtime = profile.storage.streaming_read;
+  BandwidthPoint r = profile.read_at(reads.max_read_bytes, depth);
+  r.gb_per_s *=
+      runtime.gb_per_s / profile.read_at(runtime.read_bytes, runtime.queue_depth).gb_per_s;
+  return r;
 }
 
 // The most chunks any step holds at once (the slots not free to read ahead).

@@ -80,13 +80,25 @@ PassTiming pass_timing_from_json(const JsonFields& f, size_t n_steps) {
   return t;
 }
 
+nlohmann::json to_json(const BandwidthPoint& b) {
+  return {{"read_bytes", b.read_bytes}, {"queue_depth", b.queue_depth}, {"gb_per_s", b.gb_per_s}};
+}
+
+BandwidthPoint bandwidth_point_from_json(const JsonFields& point) {
+  BandwidthPoint b;
+  b.read_bytes = point.u64("read_bytes");
+  b.queue_depth = static_cast<uint32_t>(point.u64("queue_depth"));
+  b.gb_per_s = point.number("gb_per_s");
+  if (b.read_bytes == 0 || b.queue_depth == 0 || !(b.gb_per_s > 0))
+    point.fail_at("gb_per_s", "read size, queue depth and bandwidth must be positive");
+  return b;
+}
+
 }  // namespace
 
 nlohmann::json to_json(const Profile& p) {
   nlohmann::json curve = nlohmann::json::array();
-  for (const BandwidthPoint& b : p.storage.curve)
-    curve.push_back(
-        {{"read_bytes", b.read_bytes}, {"queue_depth", b.queue_depth}, {"gb_per_s", b.gb_per_s}});
+  for (const BandwidthPoint& b : p.storage.curve) curve.push_back(to_json(b));
   nlohmann::json prefill = nlohmann::json::array();
   for (const PassTiming& t : p.prefill) prefill.push_back(to_json(t));
   return {{"format_version", kProfileFormatVersion},
@@ -107,7 +119,8 @@ nlohmann::json to_json(const Profile& p) {
             {"device", p.storage.device},
             {"read_ahead_kb", p.storage.read_ahead_kb},
             {"evicted_before", p.storage.evicted_before},
-            {"curve", curve}}},
+            {"curve", curve},
+            {"streaming_read", to_json(p.storage.streaming_read)}}},
           {"memory", {{"gb_per_s", p.memory_gb_per_s}, {"buffer_bytes", p.memory_buffer_bytes}}}};
 }
 
@@ -153,15 +166,9 @@ Profile profile_from_json(const nlohmann::json& value, const std::string& file) 
   const auto& curve = storage.array("curve");
   if (curve.empty()) storage.fail_at("curve", "is empty");
   for (size_t i = 0; i < curve.size(); ++i) {
-    const JsonFields point = storage.element("curve", i);
-    BandwidthPoint b;
-    b.read_bytes = point.u64("read_bytes");
-    b.queue_depth = static_cast<uint32_t>(point.u64("queue_depth"));
-    b.gb_per_s = point.number("gb_per_s");
-    if (b.read_bytes == 0 || b.queue_depth == 0 || !(b.gb_per_s > 0))
-      point.fail_at("gb_per_s", "read size, queue depth and bandwidth must be positive");
-    p.storage.curve.push_back(b);
+    p.storage.curve.push_back(bandwidth_point_from_json(storage.element("curve", i)));
   }
+  p.storage.streaming_read = bandwidth_point_from_json(storage.object("streaming_read"));
   const JsonFields memory = top.object("memory");
   p.memory_gb_per_s = memory.number("gb_per_s");
   p.memory_buffer_bytes = memory.u64("buffer_bytes");

@@ -6,6 +6,7 @@
 
 #include "bench/provenance.h"
 #include "bench/stats.h"
+#include "core/error.h"
 #include "model/forward.h"
 #include "model/model.h"
 #include "planner/memory_bandwidth.h"
@@ -114,7 +115,9 @@ void time_decode(const Model& model, WeightAccess& resident, ThreadPool& pool,
   std::vector<float> logits(hp.n_vocab);
   const std::vector<int32_t> ids = timing_tokens(2 + tokens, hp.n_vocab);
   constexpr int32_t kWarmup = 2;
+  WeightStats first;
   for (int32_t p = 0; p < kWarmup + tokens; ++p) {
+    if (p == kWarmup) first = streamed.access->stats();
     resident_forward.eval({&ids[p], 1}, logits, false);
     streamed_forward.eval({&ids[p], 1}, logits, false);
     if (p < kWarmup) continue;
@@ -123,6 +126,12 @@ void time_decode(const Model& model, WeightAccess& resident, ThreadPool& pool,
   }
   out.decode = resident_samples.medians(1);
   out.decode_streaming = streamed_samples.medians(1);
+  const WeightStats last = streamed.access->stats();
+  const uint64_t busy_ns = last.io_busy_ns - first.io_busy_ns;
+  if (busy_ns == 0) fail("profile: the prefetcher read nothing while {} passes streamed", tokens);
+  out.storage.streaming_read = {
+      reads.max_read_bytes, reads.queue_depth,
+      static_cast<double>(last.bytes_read - first.bytes_read) / static_cast<double>(busy_ns)};
 }
 
 void measure_compute(const Model& model, const ProfileOptions& o, int threads, Profile& out) {
