@@ -118,6 +118,28 @@ TEST(BenchChildProcess, SamplesRssAndCountsReads) {
   fs::remove(spec.stdout_path);
 }
 
+TEST(BenchChildProcess, SamplesThreadsAndDiskAtTheirOwnPeriod) {
+  ChildSpec spec;
+  spec.argv = {"sleep", "0.2"};
+  spec.sample_period = milliseconds(5);
+  spec.sample_threads = true;
+  spec.activity_period = milliseconds(40);
+  // A stand-in for a disk's sysfs stat file: 8 sectors read, 3 ms busy.
+  spec.disk_stat_file = temp_path("child-disk-stat");
+  std::ofstream(spec.disk_stat_file) << "1 0 8 0 0 0 0 0 0 3 0\n";
+  const ChildResult result = run_child(spec);
+  ASSERT_TRUE(result.succeeded()) << result.describe();
+  ASSERT_FALSE(result.threads.empty());
+  EXPECT_EQ(result.threads.front().kind, "main");
+  ASSERT_FALSE(result.disk.empty());
+  EXPECT_EQ(result.disk.front().read_bytes, 8u * 512);
+  EXPECT_EQ(result.disk.front().t_ns, result.threads.front().t_ns);  // taken together
+  // However late the sampler wakes, activity samples are never closer than their period.
+  for (size_t i = 1; i < result.disk.size(); ++i)
+    EXPECT_GE(result.disk[i].t_ns - result.disk[i - 1].t_ns, 40'000'000u);
+  fs::remove(spec.disk_stat_file);
+}
+
 TEST(BenchChildProcess, PlacedInCgroupBeforeExecAndOomDetected) {
   std::optional<CgroupParent> parent;
   try {

@@ -195,10 +195,13 @@ ChildResult ChildProcess::wait() {
   };
   const double cpu_before = thread_cpu_s();
   ThreadSampler threads(pid_);
+  std::optional<Clock::time_point> last_activity;
   auto sample = [&](Clock::time_point now) {
     if (const std::optional<uint64_t> rss = read_rss_bytes(pid_))
       result_.rss.push_back({seconds(now - start_), *rss});
     sample_io();
+    if (last_activity && now - *last_activity < spec_.activity_period) return;
+    last_activity = now;
     const auto now_ns = static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count());
     if (spec_.sample_threads) threads.sample(now_ns, result_.threads);

@@ -33,10 +33,13 @@ struct ChildSpec {
   // How often the resident set and /proc/PID/io are sampled (first right after start); 0: only
   // /proc/PID/io, at exit.
   std::chrono::milliseconds sample_period{10};
-  // Also sampled every period when set: each thread's scheduler counters, and the disk
-  // `stat` file given (disk_activity.h).
+  // Also sampled with the first sample and then at least `activity_period` apart (the
+  // per-thread files cost the most to read; 0: with every sample): each thread's
+  // scheduler counters when sample_threads, and the disk `stat` file when given
+  // (disk_activity.h).
   bool sample_threads = false;
   std::filesystem::path disk_stat_file;
+  std::chrono::milliseconds activity_period{0};
 };
 
 struct RssSample {

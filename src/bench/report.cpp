@@ -285,7 +285,7 @@ void describe_tail_activity(ReportDocument& doc, const json& summary) {
   if (rows.empty()) return;
   doc.paragraph(
       "The same tail tokens against all decode tokens (each cell: tail / all, means per "
-      "token), from the thread and disk samples the harness takes every 10 ms. Run-queue ms: "
+      "token), from the thread and disk samples the harness takes every 20 ms. Run-queue ms: "
       "time the I/O threads (fs-prefetch, io_uring workers) or the compute threads (main, "
       "fs-compute; summed) were runnable but waited for a CPU; preempted: the I/O threads' "
       "involuntary context switches. Disk busy: share of the token's time the model's disk had "
