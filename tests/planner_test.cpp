@@ -371,13 +371,16 @@ TEST(Planner, ReadsAreTheRuntimesWithNoMoreInFlightThanTheReadAheadSlots) {
   const int32_t most_held = *std::max_element(held.begin(), held.end());
   const StreamingOptions runtime;
   // Slots beyond those a step holds, x slot bytes -> the deepest power of two
-  // up to the runtime's 8 whose 1 MiB reads fit.
+  // up to the runtime's queue depth whose 1 MiB reads fit.
   const struct {
     int32_t read_ahead_slots;
     uint64_t slot_bytes;
     uint32_t depth;
-  } cases[] = {
-      {1, 512 << 10, 1}, {1, 3 << 20, 2}, {2, 3 << 20, 4}, {3, 3 << 20, 8}, {5, 3 << 20, 8}};
+  } cases[] = {{1, 512 << 10, 1},
+               {1, 3 << 20, 2},
+               {2, 3 << 20, 4},
+               {5, 3 << 20, 8},
+               {6, 3 << 20, std::min(16u, runtime.queue_depth)}};
   for (const auto& c : cases) {
     stream.n_slots = most_held + c.read_ahead_slots;
     stream.slot_bytes = c.slot_bytes;

@@ -81,7 +81,7 @@ uint64_t weight_memory(const std::vector<ResidentRows>& resident, int32_t n_slot
 }
 
 // The reads a plan runs with, as the runtime makes them (StreamingOptions:
-// reads of at most 1 MiB, up to 8 in flight), with no more bytes in flight
+// reads of at most 1 MiB, up to queue_depth in flight), with no more bytes in flight
 // than the read-ahead slots hold (those beyond the slots a computing step
 // holds); the depth is a power of two, as the curve measures them. Runs keep
 // fewer bytes in flight when the slots are few (two slots of 7 MiB read

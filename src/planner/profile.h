@@ -39,10 +39,9 @@ struct StorageProfile {
   bool evicted_before = false;  // the file was evicted from the page cache first
   std::vector<BandwidthPoint> curve;
   // What the runtime's prefetcher read at (bytes / time with reads in flight)
-  // during the decode_streaming passes, with its reads (size x depth). The
-  // curve's sequential reader alone on the disk reads faster than the runtime
-  // between compute passes (session 4: curve 1.12 GB/s at 1 MiB x 8, runs
-  // 0.5-0.7), so plans scale the curve to this.
+  // over streaming passes alone (the decode_streaming plan), with its reads
+  // (size x depth). The curve's lone sequential reader can read faster or
+  // slower than the runtime does, so plans scale the curve to this.
   BandwidthPoint streaming_read;
 };
 
