@@ -6,9 +6,11 @@
 # The bound is min(1 / T_compute, disk GB/s / streamed bytes per token), from
 # two measurements made here, outside the streamed runs (whose own compute and
 # read rates are slowed by each other): T_compute from a resident run without a
-# limit, disk GB/s the best of cold sequential O_DIRECT io_uring reads of the
-# model file by fio (1 MiB at depth 4 and 8; dd with 4 MiB blocks without fio);
-# streamed bytes per token from the stream run's --stats-json. The run's own
+# limit, disk GB/s from cold sequential O_DIRECT io_uring reads of the model
+# file by fio (the best of 1 MiB at depth 16 and 32, over at most 1 GiB; dd
+# with 4 MiB blocks without fio) taken right before and right after each run
+# and averaged, since this disk's rate moves 1.5x within minutes; streamed
+# bytes per token from the stream run's --stats-json. The run's own
 # `bound_tps` (from its in-run figures) is shown beside it as "in-run bound".
 #
 # Usage: scripts/stream_bench.sh [MODEL]   (root: cgroups and drop_caches)
@@ -62,22 +64,24 @@ cat "$MODEL" > /dev/null
 "$BIN" run -m "$MODEL" -p "$PROMPT" -n "$TOKENS" -t "$THREADS" -c 256 --temp 0 --ignore-eos \
   --mode resident --stats-json "$OUT/resident.json" > /dev/null 2>&1
 resident_tps=$(json "$OUT/resident.json" "['decode_tps']")
-# Disk: cold sequential O_DIRECT reads of the model file, the best setting.
-read_gbps() {  # fio: bytes per second of a cold sequential read at queue depth $1, 1 MiB
-  drop_caches
-  fio --name=disk --filename="$MODEL" --readonly --rw=read --bs=1M --iodepth="$1" \
+# Disk: cold sequential O_DIRECT reads of the model file, the best setting (GB/s).
+fio_size=$((file_bytes > 1 << 30 ? 1 << 30 : file_bytes / 1048576 * 1048576))
+read_gbps() {  # fio: a cold sequential read of 1 MiB blocks at queue depth $1
+  fio --name=disk --filename="$MODEL" --readonly --rw=read --bs=1M --iodepth="$1" --size="$fio_size" \
     --ioengine=io_uring --direct=1 --output-format=json 2>/dev/null |
     python3 -c "import json,sys; print(json.load(sys.stdin)['jobs'][0]['read']['bw_bytes']/1e9)"
 }
 if command -v fio > /dev/null; then
-  disk_gbps=$(printf '%s\n' "$(read_gbps 4)" "$(read_gbps 8)" | sort -g | tail -1)
-  disk_how="fio io_uring 1 MiB, best of depth 4/8"
+  disk_how="fio io_uring 1 MiB, best of depth 16/32, before and after each run"
+  disk_now() { printf '%s\n' "$(read_gbps 16)" "$(read_gbps 32)" | sort -g | tail -1; }
 else
-  drop_caches
-  disk_gbps=$(dd if="$MODEL" of=/dev/null bs=4M iflag=direct 2>&1 | awk '/copied/ {print $(NF-1) * ($NF ~ /^GB/ ? 1 : $NF ~ /^MB/ ? 0.001 : 1)}')
-  disk_how="dd 4 MiB"
+  disk_how="dd 4 MiB, before and after each run"
+  disk_now() {
+    drop_caches
+    dd if="$MODEL" of=/dev/null bs=4M count=256 iflag=direct 2>&1 | awk '/copied/ {print $(NF-1) * ($NF ~ /^GB/ ? 1 : $NF ~ /^MB/ ? 0.001 : 1)}'
+  }
 fi
-echo "resident (no limit): $resident_tps t/s; disk O_DIRECT sequential ($disk_how): $disk_gbps GB/s; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "resident (no limit): $resident_tps t/s; disk O_DIRECT sequential: $disk_how; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # llama.cpp's mmap t/s under the same limits (docs/machine.md): the 637 MB
 # TinyLlama-1.1B Q4_0 and the 3.8 GB Llama-2-7B Q4_0.
@@ -86,14 +90,17 @@ if ((file_bytes < 1000000000)); then
 else
   declare -A llama_ref=(["2G"]=0.286 ["1G"]=0.255)
 fi
-printf '\n| budget | mode | t/s | bound t/s | %% of bound | in-run bound t/s | vs llama.cpp mmap | cgroup peak MiB | VmHWM MiB | stall s | read GB/s | overlap | status |\n'
-printf '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n'
+printf '\n| budget | mode | t/s | disk GB/s | bound t/s | %% of bound | in-run bound t/s | vs llama.cpp mmap | cgroup peak MiB | VmHWM MiB | stall s | read GB/s | overlap | load | status |\n'
+printf '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n'
 for budget in $BUDGETS; do
   bytes=$(budget_bytes "$budget")
-  declare -A status_of=() peak_of=()
+  declare -A status_of=() peak_of=() disk_of=() load_of=()
   for mode in $MODES; do
     name="${budget%\%}pct-$mode"; [[ $budget == *%* ]] || name="$budget-$mode"
+    before=$(disk_now)
     read -r status_of[$mode] peak_of[$mode] < <(run "$name" "$bytes" --mode "$mode" --budget "$bytes" --policy "$POLICY" --no-mlock)
+    load_of[$mode]=$(cut -d' ' -f1 /proc/loadavg)
+    disk_of[$mode]=$(python3 -c "import sys; print((float(sys.argv[1]) + float(sys.argv[2])) / 2)" "$before" "$(disk_now)")
   done
   # The bound of a budget: what the stream plan must read per token (else the mode's own reads).
   stream_json="${budget%\%}pct-stream.json"; [[ $budget == *%* ]] || stream_json="$budget-stream.json"
@@ -103,15 +110,15 @@ for budget in $BUDGETS; do
     f=$OUT/$name.json
     tps=$(json "$f" "['decode_tps']")
     per_token=$streamed; [[ $per_token == nan ]] && per_token=$(json "$f" "['bytes_read_per_token']")
-    bound=$(python3 -c "import sys; r,d,b=map(float,sys.argv[1:]); print(f'{min(r, d*1e9/b) if b>0 else r:.2f}')" "$resident_tps" "$disk_gbps" "$per_token" 2>/dev/null || echo nan)
+    bound=$(python3 -c "import sys; r,d,b=map(float,sys.argv[1:]); print(f'{min(r, d*1e9/b) if b>0 else r:.2f}')" "$resident_tps" "${disk_of[$mode]}" "$per_token" 2>/dev/null || echo nan)
     pct=$(python3 -c "import sys; t,b=map(float,sys.argv[1:]); print(f'{100*t/b:.0f}')" "$tps" "$bound" 2>/dev/null || echo nan)
     ref=${llama_ref[$budget]:-}
     vs=$([[ -n $ref ]] && python3 -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.2f}x')" "$tps" "$ref" 2>/dev/null || echo "")
-    printf '| %s (%d MiB) | %s | %.2f | %s | %s | %.2f | %s | %.1f | %.1f | %.2f | %.2f | %.0f%% | %s |\n' \
-      "$budget" $((bytes >> 20)) "$mode" "$tps" "$bound" "$pct" "$(json "$f" "['bound_tps']")" "$vs" \
+    printf '| %s (%d MiB) | %s | %.2f | %.2f | %s | %s | %.2f | %s | %.1f | %.1f | %.2f | %.2f | %.0f%% | %s | %s |\n' \
+      "$budget" $((bytes >> 20)) "$mode" "$tps" "${disk_of[$mode]}" "$bound" "$pct" "$(json "$f" "['bound_tps']")" "$vs" \
       "$(python3 -c "print(${peak_of[$mode]}/1048576)")" "$(python3 -c "print($(json "$f" "['peak_rss_bytes']")/1048576)" 2>/dev/null || echo nan)" \
       "$(json "$f" "['stall_s']")" "$(json "$f" "['read_gbps']")" \
-      "$(python3 -c "print(100*$(json "$f" "['overlap_ratio']"))" 2>/dev/null || echo nan)" "${status_of[$mode]}"
+      "$(python3 -c "print(100*$(json "$f" "['overlap_ratio']"))" 2>/dev/null || echo nan)" "${load_of[$mode]}" "${status_of[$mode]}"
   done
-  unset status_of peak_of
+  unset status_of peak_of disk_of load_of
 done
