@@ -390,18 +390,6 @@ TEST(Planner, ReadsAreTheRuntimesWithNoMoreInFlightThanTheReadAheadSlots) {
   }
 }
 
-TEST(Planner, ReadsAtTheRateTheRuntimeReadInTheProfile) {
-  const Model model(streaming_model());
-  Profile p = synthetic_profile(model, 1e-4, 1.0);
-  const PlanRequest r = request(budget_between(model, p, 0.3));
-  const Plan as_curve = make_plan(model, p, r);
-  // The runtime read at 0.6 of the curve's rate: every depth scales by 0.6.
-  p.storage.streaming_read.gb_per_s = 0.6;
-  const Plan scaled = evaluate_stream_plan(model, p, to_stream_plan(as_curve), r);
-  EXPECT_NEAR(scaled.read.gb_per_s, 0.6 * as_curve.read.gb_per_s, 1e-12);
-  EXPECT_NEAR(scaled.decode.timeline.io_ms, as_curve.decode.timeline.io_ms / 0.6, 1e-9);
-}
-
 TEST(Planner, EvaluatingItsOwnStreamPlanGivesTheSamePrediction) {
   const Model model(streaming_model());
   const Profile p = synthetic_profile(model, 0.01, 1.0);

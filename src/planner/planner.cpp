@@ -86,19 +86,17 @@ uint64_t weight_memory(const std::vector<ResidentRows>& resident, int32_t n_slot
 // holds); the depth is a power of two, as the curve measures them. Runs keep
 // fewer bytes in flight when the slots are few (two slots of 7 MiB read
 // 0.70-1.03 GB/s, median 0.84, over 7 cold runs of the 1.1B model at 50%,
-// where the curve's best point promised 0.97). The curve gives the shape over
-// depths; its level is the rate the runtime itself read at in the profile
-// (storage.streaming_read), which the reader alone on the disk overstates.
+// where the curve's best point promised 0.97). Rated by the curve alone, not
+// by the profile's storage.streaming_read: on TinyLlama (session 4, 4 benches)
+// the curve at the runtime's setting was within 15% of the runs' median rate
+// in 3 of 4, the prefetcher's own profile rate read 0.31-1.89 GB/s where runs
+// read 0.35-1.05 (1.89 right after the profile's resident load of the file).
 BandwidthPoint read_setting(const Profile& profile, uint64_t read_ahead_bytes) {
   const StreamingOptions reads;
   uint32_t depth = 1;
   while (depth * 2 <= reads.queue_depth && depth * 2 * reads.max_read_bytes <= read_ahead_bytes)
     depth *= 2;
-  const BandwidthPoint& runtime = profile.storage.streaming_read;
-  BandwidthPoint r = profile.read_at(reads.max_read_bytes, depth);
-  r.gb_per_s *=
-      runtime.gb_per_s / profile.read_at(runtime.read_bytes, runtime.queue_depth).gb_per_s;
-  return r;
+  return profile.read_at(reads.max_read_bytes, depth);
 }
 
 // The most chunks any step holds at once (the slots not free to read ahead).

@@ -40,8 +40,8 @@ struct StorageProfile {
   std::vector<BandwidthPoint> curve;
   // What the runtime's prefetcher read at (bytes / time with reads in flight)
   // over streaming passes alone (the decode_streaming plan), with its reads
-  // (size x depth). The curve's lone sequential reader can read faster or
-  // slower than the runtime does, so plans scale the curve to this.
+  // (size x depth). A check on the curve, not used by plans: it follows the
+  // profile's resident load of the file, which the host may still cache.
   BandwidthPoint streaming_read;
 };
 
