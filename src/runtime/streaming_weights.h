@@ -31,16 +31,9 @@
 namespace flashslim {
 
 struct StreamingOptions {
-  bool prefetch = true;  // false: sync mode (read each chunk right before use)
-  bool mlock = false;    // lock resident weights; failure is an Error naming RLIMIT_MEMLOCK
-  // Reads in flight (prefetch mode). This disk (virtio) reads faster the more
-  // requests it has: cold fio 1 MiB reads ran 0.50/0.63/0.95 GB/s at depth
-  // 4/8/32 (medians of 6 alternated rounds), and runs kept 7.7-7.9 of 8 in
-  // flight. At 16, TinyLlama Q4_0 decoded faster in alternated cold rounds
-  // (medians vs 8: 50%: 3.24 vs 2.37, 2.16 vs 1.28, 2.85 vs 2.89; 25%: 1.73
-  // vs 1.05, 2.23 vs 2.04; 75%: 4.42 vs 3.71). The read-ahead slots cap the
-  // bytes in flight, so the depth costs no memory.
-  unsigned queue_depth = 16;
+  bool prefetch = true;      // false: sync mode (read each chunk right before use)
+  bool mlock = false;        // lock resident weights; failure is an Error naming RLIMIT_MEMLOCK
+  unsigned queue_depth = 8;  // reads in flight (prefetch mode)
   uint64_t max_read_bytes = 1 << 20;  // larger reads are split (power of two)
 };
 
