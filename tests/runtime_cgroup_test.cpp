@@ -50,7 +50,8 @@ TEST(RuntimeCgroup, StreamRunStaysUnderItsBudgetInAMemoryCgroup) {
   // Per process: ctest may run tests of several builds at once.
   const fs::path dir = fs::temp_directory_path() / ("runtime-cgroup-" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  const fs::path stats = dir / "stats.json", out = dir / "stdout", err = dir / "stderr";
+  const fs::path stats = dir / "stats.json", out = dir / "stdout", err = dir / "stderr",
+                 tokens = dir / "tokens.jsonl";
 
   // The minimum budgets of stream and resident mode, from their refusals of 1 byte.
   auto minimum_budget = [&](const std::string& mode) -> uint64_t {
@@ -81,6 +82,7 @@ TEST(RuntimeCgroup, StreamRunStaysUnderItsBudgetInAMemoryCgroup) {
   }
   bench::ChildSpec spec;
   spec.argv = run_args(model, "stream", std::to_string(budget), stats);
+  spec.argv.insert(spec.argv.end(), {"--token-log", tokens.string()});
   spec.cgroup = &*group;
   spec.stdout_path = out;
   spec.stderr_path = err;
@@ -101,5 +103,16 @@ TEST(RuntimeCgroup, StreamRunStaysUnderItsBudgetInAMemoryCgroup) {
   EXPECT_LE(s["peak_rss_bytes"].get<uint64_t>(), budget);
   // It did stream: every decode pass read weights.
   EXPECT_GT(s["bytes_read_per_token"].get<double>(), 0.0);
+  // The token log's read-busy time lies inside the decode time and is not zero.
+  std::ifstream log(tokens);
+  uint64_t busy_us = 0, latency_us = 0;
+  for (std::string line; std::getline(log, line);) {
+    const nlohmann::json entry = nlohmann::json::parse(line);
+    if (entry["phase"] != "decode") continue;
+    busy_us += entry["io_busy_us"].get<uint64_t>();
+    latency_us += entry["latency_us"].get<uint64_t>();
+  }
+  EXPECT_GT(busy_us, 0u);
+  EXPECT_LE(busy_us, latency_us + 7);  // each entry's figures are truncated to whole µs
   fs::remove_all(dir);
 }

@@ -118,6 +118,7 @@ nlohmann::json token_entry_json(const TokenEntry& e, size_t index, uint64_t orig
           {"latency_us", (e.end.t_ns - e.start.t_ns) / 1000},
           {"stall_us", (e.end.stall_ns - e.start.stall_ns) / 1000},
           {"bytes_read", e.end.bytes_read - e.start.bytes_read},
+          {"io_busy_us", (e.end.io_busy_ns - e.start.io_busy_ns) / 1000},
           {"major_faults", e.end.major_faults - e.start.major_faults}};
 }
 
