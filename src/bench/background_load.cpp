@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 
+#include "bench/kernel_file.h"
 #include "core/error.h"
 
 namespace flashslim::bench {
@@ -37,10 +38,11 @@ int processes_in_group(pid_t group) {
   int count = 0;
   std::error_code ignored;
   for (const fs::directory_entry& entry : fs::directory_iterator("/proc", ignored)) {
-    const std::string stat = file_text(entry.path() / "stat");
-    const size_t name_end = stat.rfind(')');
+    const std::optional<std::string> stat = try_read_kernel_file(entry.path() / "stat");
+    if (!stat) continue;  // not a process, or it exited
+    const size_t name_end = stat->rfind(')');
     if (name_end == std::string::npos) continue;
-    std::istringstream fields(stat.substr(name_end + 1));
+    std::istringstream fields(stat->substr(name_end + 1));
     char state = 0;
     long parent = 0, pgrp = 0;
     if (fields >> state >> parent >> pgrp && pgrp == group && state != 'Z') ++count;

@@ -19,6 +19,17 @@ std::vector<std::string_view> split_commas(std::string_view line) {
   }
 }
 
+// Parses all of `field` as a T with std::from_chars, or throws naming where and `what`.
+template <typename T>
+T parse_field(std::string_view field, const std::filesystem::path& path, size_t line_number,
+              std::string_view column, std::string_view what) {
+  T value{};
+  const auto r = std::from_chars(field.data(), field.data() + field.size(), value);
+  if (r.ec != std::errc() || r.ptr != field.data() + field.size())
+    fail("{}:{}: {} '{}' is not {}", path.string(), line_number, column, field, what);
+  return value;
+}
+
 }  // namespace
 
 void for_each_csv_row(const std::filesystem::path& path, std::string_view header,
@@ -42,11 +53,12 @@ void for_each_csv_row(const std::filesystem::path& path, std::string_view header
 
 uint64_t csv_u64(std::string_view field, const std::filesystem::path& path, size_t line_number,
                  std::string_view column) {
-  uint64_t value = 0;
-  const auto r = std::from_chars(field.data(), field.data() + field.size(), value);
-  if (r.ec != std::errc() || r.ptr != field.data() + field.size())
-    fail("{}:{}: {} '{}' is not an unsigned integer", path.string(), line_number, column, field);
-  return value;
+  return parse_field<uint64_t>(field, path, line_number, column, "an unsigned integer");
+}
+
+double csv_double(std::string_view field, const std::filesystem::path& path, size_t line_number,
+                  std::string_view column) {
+  return parse_field<double>(field, path, line_number, column, "a number");
 }
 
 }  // namespace flashslim::bench

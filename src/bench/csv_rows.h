@@ -19,5 +19,8 @@ void for_each_csv_row(const std::filesystem::path& path, std::string_view header
 // A field that must be an unsigned decimal; throws Error naming the file, line and column.
 uint64_t csv_u64(std::string_view field, const std::filesystem::path& path, size_t line_number,
                  std::string_view column);
+// A field that must be a decimal number; throws Error naming the file, line and column.
+double csv_double(std::string_view field, const std::filesystem::path& path, size_t line_number,
+                  std::string_view column);
 
 }  // namespace flashslim::bench

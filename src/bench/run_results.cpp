@@ -5,11 +5,14 @@
 #include <functional>
 #include <sstream>
 
+#include "bench/csv_rows.h"
 #include "core/error.h"
 #include "model/op_profile.h"
 
 namespace flashslim::bench {
 namespace {
+
+constexpr std::string_view kRssCsvHeader = "time_s,rss_bytes";
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -164,27 +167,17 @@ void write_json_file(const fs::path& path, const json& value) {
 }
 
 void write_rss_csv(const fs::path& path, std::span<const RssSample> samples) {
-  std::string text = "time_s,rss_bytes\n";
+  std::string text = std::string(kRssCsvHeader) + "\n";
   for (const RssSample& s : samples) text += fmt::format("{:.4f},{}\n", s.time_s, s.rss_bytes);
   write_text_file(path, text);
 }
 
 std::vector<RssSample> read_rss_csv(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) fail("cannot open {}", path.string());
-  std::string line;
-  std::getline(in, line);
-  if (line != "time_s,rss_bytes") fail("{}: expected the header time_s,rss_bytes", path.string());
   std::vector<RssSample> samples;
-  for (size_t line_number = 2; std::getline(in, line); ++line_number) {
-    if (line.empty()) continue;
-    std::istringstream fields(line);
-    RssSample s;
-    char comma = 0;
-    if (!(fields >> s.time_s >> comma >> s.rss_bytes) || comma != ',')
-      fail("{}:{}: expected time_s,rss_bytes, got '{}'", path.string(), line_number, line);
-    samples.push_back(s);
-  }
+  for_each_csv_row(path, kRssCsvHeader, [&](const std::vector<std::string_view>& f, size_t line) {
+    samples.push_back(
+        {csv_double(f[0], path, line, "time_s"), csv_u64(f[1], path, line, "rss_bytes")});
+  });
   return samples;
 }
 
