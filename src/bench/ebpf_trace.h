@@ -27,8 +27,9 @@ std::string ebpf_trace_problem();
 
 class EbpfTrace {
  public:
-  // Starts bpftrace writing to `output` and returns once its probes are attached. Throws
-  // Error with bpftrace's own message when it exits or does not attach within 60 s.
+  // Starts bpftrace writing to `output` and returns once its probes are attached (this
+  // process page-faults until the last probe answers). Throws Error with bpftrace's own
+  // message when it exits or does not attach within 60 s.
   explicit EbpfTrace(const std::filesystem::path& output);
   // Detaches (SIGINT, so bpftrace prints its maps; repeated every 5 s, SIGKILL after a
   // minute) and waits for bpftrace to exit.
