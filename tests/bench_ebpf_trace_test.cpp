@@ -37,11 +37,17 @@ TEST(EbpfTrace, EventsGoToThePhaseOfTheirTimestamp) {
                                       "\n"
                                       "@faults[42, 0]: 5\n"
                                       "@faults[42, 2]: 3\n"
+                                      // 3..4 ms: a quarter load, the whole
+                                      // prefill (0.5 ms), a quarter decode:
+                                      // 1.25, 2.5, 1.25 rounded to 1, 3, 1
+                                      "@faults[42, 3]: 5\n"
+                                      // 4..5 ms: decode; the exit at 5 ms has 2
+                                      "@faults[42, 4]: 7\n"
                                       "@faults[42, 5]: 2\n"
                                       "@faults[7, 2]: 100\n"
                                       "Lost 4 events\n";
   const json phases = {
-      {"load_ns", 1000000}, {"prefill_ns", 3000000}, {"decode_ns", 3500000}, {"end_ns", 5000000}};
+      {"load_ns", 1000000}, {"prefill_ns", 3250000}, {"decode_ns", 3750000}, {"end_ns", 5000000}};
   const json t = summarize_trace(dir / "trace.txt", 42, phases);
   EXPECT_EQ(t["lost_events"], 4);
   const json& p = t["phases"];
@@ -51,18 +57,20 @@ TEST(EbpfTrace, EventsGoToThePhaseOfTheirTimestamp) {
   EXPECT_EQ(p["load"]["block_requests"], 1);
   EXPECT_EQ(p["load"]["block_bytes"], 4096);
   EXPECT_DOUBLE_EQ(p["load"]["block_latency_us"]["max"].get<double>(), 100.0);
-  EXPECT_EQ(p["load"]["page_faults"], 3);
+  EXPECT_EQ(p["load"]["page_faults"], 3 + 1);
   EXPECT_EQ(p["prefill"]["block_requests"], 0);
   EXPECT_EQ(p["decode"]["block_requests"], 2);
   EXPECT_EQ(p["decode"]["block_bytes"], 16384);
   EXPECT_DOUBLE_EQ(p["decode"]["block_latency_us"]["p50"].get<double>(), 200.0);
   EXPECT_DOUBLE_EQ(p["decode"]["block_latency_us"]["max"].get<double>(), 300.0);
+  EXPECT_EQ(p["prefill"]["page_faults"], 3);
+  EXPECT_EQ(p["decode"]["page_faults"], 1 + 7);
   EXPECT_EQ(p["exit"]["page_faults"], 2);
 
   // Without phase marks everything is one phase.
   const json whole = summarize_trace(dir / "trace.txt", 42, nullptr);
   EXPECT_EQ(whole["phases"]["run"]["block_requests"], 3);
-  EXPECT_EQ(whole["phases"]["run"]["page_faults"], 10);
+  EXPECT_EQ(whole["phases"]["run"]["page_faults"], 22);
 }
 
 TEST(EbpfTrace, MalformedBlockLineNamesTheFile) {

@@ -42,7 +42,8 @@ class EbpfTrace {
 
 // The trace of process `pid` per phase ("startup", "load", "prefill", "decode", "exit"; or
 // one phase "run" without phase marks): block requests, bytes, request latency (µs:
-// mean, p50, p99, max) and user page faults; plus lost events. `phases` is the child's
+// mean, p50, p99, max) and user page faults (each 1 ms bucket split between the phases
+// it overlaps, in proportion to the overlap); plus lost events. `phases` is the child's
 // --phases document or null.
 nlohmann::json summarize_trace(const std::filesystem::path& trace_output, pid_t pid,
                                const nlohmann::json& phases);
