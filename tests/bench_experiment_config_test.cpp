@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <map>
@@ -161,7 +162,8 @@ TEST(BenchExperimentConfig, ErrorsNameTheKeyAndValue) {
 }
 
 TEST(BenchExperimentConfig, LoadNamesTheFileOnBadJson) {
-  const auto path = std::filesystem::temp_directory_path() / "flashslim-bad-experiment.json";
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("flashslim-bad-experiment-" + std::to_string(::getpid()) + ".json");
   std::ofstream(path) << "{ \"models\": [ ";
   try {
     load_experiment_config(path);

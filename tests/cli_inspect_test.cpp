@@ -2,6 +2,7 @@
 // error for a file that is not GGUF.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -85,8 +86,9 @@ TEST(CliInspect, JsonTotalsAddUp) {
 }
 
 TEST(CliInspect, NotAGgufFileIsAOneLineError) {
-  const std::string path =
-      (std::filesystem::temp_directory_path() / "cli_inspect_test_not_gguf.txt").string();
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("cli_inspect_test_not_gguf-" + std::to_string(::getpid()) + ".txt"))
+                               .string();
   std::ofstream(path) << "this is not a model file\n";
   const Result r = run("inspect -m " + path + " 2>&1");
   std::filesystem::remove(path);

@@ -260,7 +260,10 @@ TEST(StreamFaults, SlowReadsAreStallsNotErrors) {
 
 TEST(StreamFaults, FileTruncatedDuringTheRun) {
   const Model original(fixture("synth/tiny-llama-Q4_K_M.gguf"));
-  const std::string copy = ::testing::TempDir() + "/truncated.gguf";
+  // Per process: the same test of another build (sanitizers, another engineer's) may run
+  // at the same time, and its truncate would cut this copy short.
+  const std::string copy =
+      ::testing::TempDir() + "/truncated-" + std::to_string(::getpid()) + ".gguf";
   {
     std::ifstream in(original.file().path, std::ios::binary);
     std::ofstream out(copy, std::ios::binary);
