@@ -12,7 +12,9 @@
 # POLICIES ("balanced layers flexible"; also ffn-first and attention-first:
 # flexible with that order fixed), KINDS ("planned auto"), REPEATS (3),
 # TOKENS (24), THREADS (2), PROFILE (profile.json to use; default: made here
-# with `flashslim profile`), OUT (results directory, default a temp dir).
+# with `flashslim profile`), OUT (results directory, default a temp dir),
+# DISK_LOCK (/tmp/disk.lock: held with flock around the profile and each run,
+# so that benchmarks of others sharing the disk never read at the same time).
 set -euo pipefail
 
 MODEL=${1:-/work/models/tinyllama-Q4_0.gguf}
@@ -24,6 +26,7 @@ REPEATS=${REPEATS:-3}
 TOKENS=${TOKENS:-24}
 THREADS=${THREADS:-2}
 OUT=${OUT:-$(mktemp -d /tmp/plan_bench.XXXXXX)}
+DISK_LOCK=${DISK_LOCK:-/tmp/disk.lock}
 PROFILE=${PROFILE:-$OUT/profile.json}
 PROMPT="Once upon a time, in a small village by the sea, there lived"
 CTX=256
@@ -39,7 +42,7 @@ require_cgroup_root
 
 if [[ ! -f $PROFILE ]]; then
   echo "plan_bench: profiling $MODEL into $PROFILE" >&2
-  "$BIN" profile -m "$MODEL" -t "$THREADS" -o "$PROFILE" 2> "$OUT/profile.err"
+  flock "$DISK_LOCK" "$BIN" profile -m "$MODEL" -t "$THREADS" -o "$PROFILE" 2> "$OUT/profile.err"
 fi
 
 # policy_flags NAME: the plan flags of a POLICIES entry.
@@ -64,9 +67,13 @@ run() {
   shift 2
   local bytes status peak
   bytes=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['budget_bytes'])" "$plan")
+  # The lock is held for the run alone (fd 9), not the whole sweep.
+  exec 9> "$DISK_LOCK"
+  flock 9
   read -r status peak < <(cold_run "$name" "$bytes" -m "$MODEL" -p "$PROMPT" -n "$TOKENS" \
     -t "$THREADS" -c $CTX -b $BATCH --temp 0 --ignore-eos --no-mlock \
     --stats-json "$OUT/$name.json" "$@")
+  exec 9>&-
   echo "{\"name\": \"$name\", \"status\": \"$status\", \"load\": \"$(cut -d' ' -f1 /proc/loadavg)\", \"cgroup_peak\": $peak}" >> "$OUT/runs.jsonl"
 }
 
