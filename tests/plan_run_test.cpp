@@ -9,8 +9,6 @@
 #include <fstream>
 #include <regex>
 
-#include "gguf/builtin_vocab.h"
-#include "model/synthetic_model.h"
 #include "test_support.h"
 
 namespace flashslim::test {
@@ -21,19 +19,11 @@ std::string temp_path(const std::string& name) {
   return testing::TempDir() + "plan_run_test." + std::to_string(getpid()) + "." + name;
 }
 
-// An 8-layer Q8_0 model (6.7 MB) with a tokenizer, whose layers outweigh its
-// head, so that budgets where streaming beats keeping everything exist (the
-// 2-layer fixtures are dominated by their tied head).
+// A model with budgets where streaming beats keeping everything.
 const std::string& model_path() {
   static const std::string path = [] {
     const std::string p = temp_path("8_layers.gguf");
-    SyntheticModelSpec spec;
-    spec.preset = find_model_preset("test-tiny");
-    spec.preset.n_layer = 8;
-    spec.preset.n_ff = 768;
-    spec.file_type = ModelFileType::Q8_0;
-    spec.tokenizer = gguf::builtin_vocab_metadata(spec.preset.n_vocab);
-    write_synthetic_model(spec, p, 1, 2, {});
+    write_layer_heavy_model(p, 8);
     return p;
   }();
   return path;

@@ -46,10 +46,11 @@ TEST(RuntimeCgroup, StreamRunStaysUnderItsBudgetInAMemoryCgroup) {
   } catch (const Error& e) {
     GTEST_SKIP() << "memory cgroups cannot be created here: " << e.what();
   }
-  const std::string model = test::fixture("synth/tiny-llama-F16.gguf");
   // Per process: ctest may run tests of several builds at once.
   const fs::path dir = fs::temp_directory_path() / ("runtime-cgroup-" + std::to_string(::getpid()));
   fs::create_directories(dir);
+  const std::string model = (dir / "model.gguf").string();
+  test::write_layer_heavy_model(model, 12);
   const fs::path stats = dir / "stats.json", out = dir / "stdout", err = dir / "stderr",
                  tokens = dir / "tokens.jsonl";
 
@@ -68,9 +69,13 @@ TEST(RuntimeCgroup, StreamRunStaysUnderItsBudgetInAMemoryCgroup) {
     }
     return std::stoull(m[1]);
   };
+  // Each minimum includes the process's resident set measured at start, which differs
+  // from run to run (0.3 MiB spread seen; with the 2-layer F16 fixture, whose minimums
+  // are 0.6 MiB apart, the run refused the budget made from the probes' figures): the
+  // budget keeps 2 MiB from both.
   const uint64_t stream_minimum = minimum_budget("stream");
   const uint64_t resident_minimum = minimum_budget("resident");
-  ASSERT_LT(stream_minimum, resident_minimum);
+  ASSERT_GT(resident_minimum, stream_minimum + (4ull << 20));
   // Too little for the whole model, so part of it must stream.
   const uint64_t budget = (stream_minimum + resident_minimum) / 2;
 
@@ -103,16 +108,25 @@ TEST(RuntimeCgroup, StreamRunStaysUnderItsBudgetInAMemoryCgroup) {
   EXPECT_LE(s["peak_rss_bytes"].get<uint64_t>(), budget);
   // It did stream: every decode pass read weights.
   EXPECT_GT(s["bytes_read_per_token"].get<double>(), 0.0);
-  // The token log's read-busy time lies inside the decode time and is not zero.
+  // The token log's read-busy time is not zero and lies inside the generation. A busy
+  // period is credited when the read queue's depth next changes, so the one open when
+  // decode starts goes to the first decode token though it began in the prefill (after
+  // the prefill's last completed read: the prefill streams every chunk): the decode
+  // tokens' busy time is at most their time plus the prefill's (it was up to 0.15 ms
+  // above their time alone).
   std::ifstream log(tokens);
-  uint64_t busy_us = 0, latency_us = 0;
-  for (std::string line; std::getline(log, line);) {
+  uint64_t busy_us = 0, latency_us = 0, prefill_us = 0, entries = 0;
+  for (std::string line; std::getline(log, line); ++entries) {
     const nlohmann::json entry = nlohmann::json::parse(line);
-    if (entry["phase"] != "decode") continue;
+    if (entry["phase"] == "prefill") {
+      prefill_us = entry["latency_us"].get<uint64_t>();
+      continue;
+    }
     busy_us += entry["io_busy_us"].get<uint64_t>();
     latency_us += entry["latency_us"].get<uint64_t>();
   }
   EXPECT_GT(busy_us, 0u);
-  EXPECT_LE(busy_us, latency_us + 7);  // each entry's figures are truncated to whole µs
+  // Each entry's figures are truncated to whole µs.
+  EXPECT_LE(busy_us, latency_us + prefill_us + entries) << prefill_us << " µs prefill";
   fs::remove_all(dir);
 }

@@ -1,19 +1,20 @@
 #pragma once
 // Shared helpers for tests that run models on the fixtures in ../shared/fixtures.
-#include <nlohmann/json.hpp>
-
 #include <sys/wait.h>
 
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "gguf/builtin_vocab.h"
 #include "model/forward.h"
 #include "model/generate.h"
 #include "model/model.h"
+#include "model/synthetic_model.h"
 #include "runtime/weight_modes.h"
 #include "sampling/sampler.h"
 #include "tokenizer/tokenizer.h"
@@ -67,7 +68,8 @@ inline GenerationResult run_greedy(const std::string& model_path, const std::str
   const auto tokenizer = Tokenizer::from_gguf(model.file());
   const std::vector<int32_t> ids = tokenizer->encode(prompt, true);
   ForwardOptions fo;
-  fo.n_ctx = std::min<int32_t>(model.hparams().n_ctx_train, static_cast<int32_t>(ids.size()) + n_predict + 8);
+  fo.n_ctx = std::min<int32_t>(model.hparams().n_ctx_train,
+                               static_cast<int32_t>(ids.size()) + n_predict + 8);
   fo.kv_type = kv_type;
   fo.n_batch = static_cast<int32_t>(ids.size());
   ThreadPool pool(threads);
@@ -80,16 +82,15 @@ inline GenerationResult run_greedy(const std::string& model_path, const std::str
   go.n_predict = n_predict;
   go.stop_at_end_of_generation = false;
   go.record_logits = true;
-  return generate(forward, sampler, ids, go, [](int32_t) { return false; }, [](int32_t) {});
+  return generate(
+      forward, sampler, ids, go, [](int32_t) { return false; }, [](int32_t) {});
 }
 
 // Logits (n_vocab floats each) after every prompt position and after each of
 // `forced` fed one token at a time, i.e. teacher-forced on a reference sequence.
-inline std::vector<std::vector<float>> teacher_forced_logits(const std::string& model_path,
-                                                             const std::vector<int32_t>& prompt,
-                                                             const std::vector<int32_t>& forced,
-                                                             KvType kv_type,
-                                                             WeightMode mode = WeightMode::Resident) {
+inline std::vector<std::vector<float>> teacher_forced_logits(
+    const std::string& model_path, const std::vector<int32_t>& prompt,
+    const std::vector<int32_t>& forced, KvType kv_type, WeightMode mode = WeightMode::Resident) {
   const Model model(model_path);
   ForwardOptions fo;
   fo.n_ctx = static_cast<int32_t>(prompt.size() + forced.size()) + 1;
@@ -125,6 +126,20 @@ inline double max_topk_diff(const nlohmann::json& ref_row, std::span<const float
     worst = std::max(worst, std::abs(double(all_logits[id]) - pair.at(1).get<double>()));
   }
   return worst;
+}
+
+// Writes a Q8_0 model of `n_layer` layers (0.8 MB each; 8 layers: 6.7 MB) with a
+// tokenizer to `path`. Its layers outweigh its head, so budgets where part of the weights
+// must stream exist well apart from both minimums (the 2-layer fixtures are dominated by
+// their tied head: stream mode's minimum is only 0.5 MiB below resident mode's).
+inline void write_layer_heavy_model(const std::string& path, int n_layer) {
+  SyntheticModelSpec spec;
+  spec.preset = find_model_preset("test-tiny");
+  spec.preset.n_layer = n_layer;
+  spec.preset.n_ff = 768;
+  spec.file_type = ModelFileType::Q8_0;
+  spec.tokenizer = gguf::builtin_vocab_metadata(spec.preset.n_vocab);
+  write_synthetic_model(spec, path, 1, 2, {});
 }
 
 struct CommandResult {
