@@ -1,5 +1,6 @@
 // `flashslim run` as a user runs it: the reference text, logits JSON, errors.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -27,8 +28,9 @@ TEST(CliRun, PrintsTheReferenceText) {
 }
 
 TEST(CliRun, LogitsOutHasTheReferenceFields) {
-  const std::string path = testing::TempDir() + "/logits.json";
-  const Result r = flashslim("run -m " + kF32 + " -p 'The little dog' -n 8 --temp 0 --logits-out " + path);
+  const std::string path = testing::TempDir() + "/logits-" + std::to_string(::getpid()) + ".json";
+  const Result r =
+      flashslim("run -m " + kF32 + " -p 'The little dog' -n 8 --temp 0 --logits-out " + path);
   ASSERT_EQ(r.exit_code, 0);
   const nlohmann::json j = load_json(path);
   const nlohmann::json ref = load_json(fixture("aidreams260K/reference_outputs.json"));
@@ -62,13 +64,15 @@ TEST(CliRun, BadInputGivesOneLineErrors) {
   expect_one_line_error("run -m /nonexistent.gguf -p hi", "/nonexistent.gguf");
   expect_one_line_error("run -m " + fixture("README.md") + " -p hi", "magic");
   expect_one_line_error("run -m " + kF32 + " -p hi -c 100000", "at most 128");
-  expect_one_line_error("run -m " + kF32 + " -p \"$(yes hello | head -200)\" -n 4", "exceed the context");
+  expect_one_line_error("run -m " + kF32 + " -p \"$(yes hello | head -200)\" -n 4",
+                        "exceed the context");
   expect_one_line_error("run -m " + kF32 + " -p hi -t 0", "--threads");
   expect_one_line_error("run -m " + kF32 + " -p hi --temp abc", "--temp");
   expect_one_line_error("run -m " + kF32 + " -p hi --kv-type q4", "--kv-type");
   expect_one_line_error("run -m " + kF32 + " -p hi --mode teleport", "--mode");
   expect_one_line_error("run -m " + kF32, "--prompt");
-  expect_one_line_error("run -m " + fixture("vocab/ggml-vocab-gpt-2.gguf") + " -p hi", "unsupported architecture");
+  expect_one_line_error("run -m " + fixture("vocab/ggml-vocab-gpt-2.gguf") + " -p hi",
+                        "unsupported architecture");
 }
 
 }  // namespace
