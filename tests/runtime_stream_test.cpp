@@ -307,6 +307,21 @@ TEST(SlotPool, StatesMoveOnlyAlongTheCycle) {
   EXPECT_EQ(reinterpret_cast<uintptr_t>(pool.data(1)) % 4096, 0u);
 }
 
+TEST(SlotPool, SlotsArePageAlignedDisjointPartsOfOneBuffer) {
+  SlotPool pool(3, 5000);  // not a multiple of a page: slots start a page apart
+  for (int32_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(pool.data(i)) % 4096, 0u);
+    std::memset(pool.data(i), 0x10 + i, pool.slot_bytes());
+  }
+  EXPECT_EQ(pool.data(1) - pool.data(0), 8192);
+  for (int32_t i = 0; i < 3; ++i) {  // no slot's bytes overwrote another's
+    EXPECT_EQ(pool.data(i)[0], 0x10 + i);
+    EXPECT_EQ(pool.data(i)[pool.slot_bytes() - 1], 0x10 + i);
+  }
+  EXPECT_THROW(pool.data(3), Error);
+  EXPECT_THROW(pool.data(-1), Error);
+}
+
 TEST(StreamPlanRules, BrokenPlansAreRejected) {
   const Model model(fixture("synth/tiny-llama-Q4_K_M.gguf"));
   const StreamPlan good = fragmented_plan(model, 2, 1);

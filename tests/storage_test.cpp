@@ -268,6 +268,16 @@ TEST(StorageTest, UringDirectUsesODirectAndRejectsUnalignedReads) {
   EXPECT_EQ(queue->in_flight(), 0u);
 }
 
+TEST(StorageTest, HugePagedBufferIsZeroedAndAlignedToAHugePage) {
+  for (size_t size : {size_t{4096}, (size_t{3} << 20) + 4096}) {
+    AlignedBuffer buffer = AlignedBuffer::huge_paged(size);
+    ASSERT_EQ(buffer.size(), size);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(buffer.data()) % AlignedBuffer::kHugePageBytes, 0u);
+    EXPECT_TRUE(std::all_of(buffer.data(), buffer.data() + size, [](uint8_t b) { return b == 0; }));
+  }
+  EXPECT_EQ(AlignedBuffer::huge_paged(0).data(), nullptr);
+}
+
 TEST(StorageTest, ParsesAndNamesStorageKinds) {
   for (StorageKind kind :
        {StorageKind::WholeFile, StorageKind::Mmap, StorageKind::Pread, StorageKind::UringDirect}) {

@@ -18,9 +18,16 @@ const char* slot_state_name(SlotState state) {
   return "?";
 }
 
-SlotPool::SlotPool(int32_t n_slots, uint64_t slot_bytes) : slot_bytes_(slot_bytes) {
+SlotPool::SlotPool(int32_t n_slots, uint64_t slot_bytes)
+    : slot_bytes_(slot_bytes),
+      slot_stride_(storage::align_up(slot_bytes, storage::AlignedBuffer::kDefaultAlignment)),
+      buffer_(storage::AlignedBuffer::huge_paged(slot_stride_ * n_slots)) {
   slots_.resize(n_slots);
-  for (Slot& s : slots_) s.buffer = storage::AlignedBuffer(slot_bytes);
+}
+
+uint8_t* SlotPool::data(int32_t slot) {
+  if (slot < 0 || slot >= size()) fail("internal: slot {} of a pool of {}", slot, size());
+  return buffer_.data() + slot_stride_ * static_cast<uint64_t>(slot);
 }
 
 bool SlotPool::ready(int32_t slot, int64_t sequence) const {

@@ -1,5 +1,6 @@
 #pragma once
-// The streaming runtime's chunk slots: aligned buffers, each moving
+// The streaming runtime's chunk slots: parts of one huge-paged buffer (the
+// disk reads into huge pages much faster, see AlignedBuffer::huge_paged), each moving
 // EMPTY → FILLING → READY → IN_USE → EMPTY as the prefetcher reads a chunk
 // into it and the compute uses and releases it. Every transition checks the
 // state it leaves, so a runtime bug is an Error, not silently wrong weights.
@@ -20,7 +21,7 @@ class SlotPool {
 
   int32_t size() const { return static_cast<int32_t>(slots_.size()); }
   uint64_t slot_bytes() const { return slot_bytes_; }
-  uint8_t* data(int32_t slot) { return slots_.at(slot).buffer.data(); }
+  uint8_t* data(int32_t slot);
   SlotState state(int32_t slot) const { return slots_.at(slot).state; }
   // Sequence number (k-th chunk of the run) the slot holds or is filling; -1 before the first.
   int64_t sequence(int32_t slot) const { return slots_.at(slot).sequence; }
@@ -34,13 +35,14 @@ class SlotPool {
 
  private:
   struct Slot {
-    storage::AlignedBuffer buffer;
     SlotState state = SlotState::Empty;
     int64_t sequence = -1;
   };
   void move(int32_t slot, SlotState from, SlotState to);
 
   uint64_t slot_bytes_;
+  uint64_t slot_stride_;  // slot_bytes_ rounded up to a page: where each slot starts
+  storage::AlignedBuffer buffer_;
   std::vector<Slot> slots_;
 };
 

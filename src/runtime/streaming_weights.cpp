@@ -84,7 +84,7 @@ void StreamingWeights::load_resident(bool lock_memory) {
   const ReadLayout layout =
       layout_reads(plan_.resident, kStreamReadAlignment, options_.max_read_bytes);
   if (layout.buffer_bytes == 0) return;
-  resident_buffer_ = storage::AlignedBuffer(layout.buffer_bytes);
+  resident_buffer_ = storage::AlignedBuffer::huge_paged(layout.buffer_bytes);
   if (lock_memory) {
     if (mlock(resident_buffer_.data(), resident_buffer_.size()) != 0)
       fail(
