@@ -32,7 +32,7 @@ std::vector<std::string> run_args(const std::string& model, const std::string& m
                                   const std::string& budget, const fs::path& stats) {
   return {
       FLASHSLIM_BIN,  "run",        "-m",           model,         "-p",       "Once upon a time",
-      "-n",           "8",          "-t",           "2",           "-c",       "64",
+      "-n",           "4",          "-t",           "2",           "-c",       "64",
       "--temp",       "0",          "--mode",       mode,          "--budget", budget,
       "--ignore-eos", "--no-mlock", "--stats-json", stats.string()};
 }
