@@ -1,12 +1,14 @@
 #include "planner/read_bandwidth.h"
 
 #include <algorithm>
+#include <deque>
 #include <filesystem>
 #include <span>
 
 #include "bench/kernel_file.h"
 #include "bench/system_control.h"
 #include "core/error.h"
+#include "runtime/auto_planner.h"
 #include "storage/aligned_buffer.h"
 #include "storage/page_cache.h"
 #include "storage/storage.h"
@@ -30,30 +32,37 @@ void describe_device(const std::string& path, StorageProfile& out) {
   }
 }
 
+// The buffer a point's reads land in: the runtime reads into its slot ring
+// (16-60 MiB in the balanced plans of the 1.1B and 7B models at 25-75%), in
+// turn. Reads into a buffer of read_bytes x depth (8 MiB at 1 MiB x 8) reused
+// by the read that just completed were half as fast: 1.1-1.3 GB/s at every
+// point up to 8 MiB where a 32 MiB ring read 1.8-2.5 in alternated TinyLlama
+// profiles, and runs of the runtime right after read 1.5-2.2. Why is not
+// known; the same buffer in 4 KiB pages read 1.1-1.2 as well.
+constexpr uint64_t kRingBytes = 2 * kPrefetchBytes;
+
 // One point: sequential reads of `read_bytes` at `depth` in flight, from
-// `start` on, wrapping from `end` back to `begin`. Returns GB/s. The reads
-// land in parts of one huge-paged buffer, as the runtime's slot ring and
-// resident rows do (SlotPool): this disk reads faster into huge pages. On
-// TinyLlama, alternated profiles rated the runtime's 1 MiB x 8 reads at
-// 1.11 and 1.16 GB/s into 4 KiB pages, 1.57 and 1.56 into huge pages; runs
-// of the huge-paged runtime right after read 1.49-2.18.
+// `start` on, wrapping from `end` back to `begin`, into a huge-paged ring of
+// at least kRingBytes used in order, as the runtime's slots are (SlotPool).
+// Returns GB/s.
 double measure_point(const storage::Storage& file, uint64_t begin, uint64_t end, uint64_t& start,
                      uint64_t read_bytes, uint32_t depth, uint64_t total_bytes) {
   auto queue = file.make_queue(depth);
-  storage::AlignedBuffer memory = storage::AlignedBuffer::huge_paged(read_bytes * depth);
+  const uint64_t n_parts = std::max<uint64_t>(depth, kRingBytes / read_bytes);
+  storage::AlignedBuffer memory = storage::AlignedBuffer::huge_paged(read_bytes * n_parts);
   std::vector<std::span<uint8_t>> buffers;
-  for (uint32_t i = 0; i < depth; ++i)
+  for (uint64_t i = 0; i < n_parts; ++i)
     buffers.push_back(memory.span().subspan(i * read_bytes, read_bytes));
-  std::vector<uint32_t> free_buffers(depth);
-  for (uint32_t i = 0; i < depth; ++i) free_buffers[i] = depth - 1 - i;
+  std::deque<uint32_t> free_buffers;
+  for (uint32_t i = 0; i < n_parts; ++i) free_buffers.push_back(i);
 
   uint64_t offset = start, issued = 0, done = 0;
   const uint64_t t0 = storage::now_ns();
   while (done < total_bytes) {
     while (issued < total_bytes && queue->in_flight() < depth) {
       if (offset + read_bytes > end) offset = begin;
-      const uint32_t b = free_buffers.back();
-      free_buffers.pop_back();
+      const uint32_t b = free_buffers.front();
+      free_buffers.pop_front();
       queue->submit({offset, buffers[b], b});
       offset += read_bytes;
       issued += read_bytes;
