@@ -182,7 +182,7 @@ Profile profile_model(const std::string& model_path, const ProfileOptions& o) {
   out.threads = threads;
   const Model model(model_path);
   const auto tokenizer = Tokenizer::from_gguf(model.file());
-  out.baseline_rss_bytes = current_rss_bytes();
+  out.baseline_rss_bytes = baseline_rss_bytes();
   out.model = identify_model(model.file());
   out.machine = bench::to_json(bench::collect_provenance());
   for (const Step& step : model.schedule().steps) {

@@ -1,5 +1,7 @@
 #include "runtime/memory_budget.h"
 
+#include <malloc.h>
+
 #include <fstream>
 #include <string>
 
@@ -23,6 +25,11 @@ uint64_t status_kib(const char* key) {
 uint64_t current_rss_bytes() { return status_kib("VmRSS"); }
 uint64_t peak_rss_bytes() { return status_kib("VmHWM"); }
 
+uint64_t baseline_rss_bytes() {
+  malloc_trim(0);
+  return current_rss_bytes();
+}
+
 std::string format_bytes(uint64_t bytes) {
   return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20));
 }
@@ -37,7 +44,7 @@ MemoryBreakdown fixed_memory(const Model& model, const ForwardOptions& forward, 
                              int64_t prompt_logits_rows) {
   const HParams& hp = model.hparams();
   MemoryBreakdown m;
-  m.process = current_rss_bytes() + kProcessMarginBytes;
+  m.process = baseline_rss_bytes() + kProcessMarginBytes;
   m.forward = Forward::memory_bytes(hp, forward, n_threads);
   // Prompt logits, one row of decode logits, and the sampler's candidates
   // (id + logit + probability per token, and a copy while sorting).

@@ -15,6 +15,11 @@ namespace flashslim {
 // From /proc/self/status: VmRSS and VmHWM (peak RSS), bytes.
 uint64_t current_rss_bytes();
 uint64_t peak_rss_bytes();
+// The process's baseline: VmRSS once freed heap is given back (malloc_trim).
+// Heap freed so far (a parsed --plan document: ~3 MiB on TinyLlama) would
+// otherwise count as held, and a planned run would measure a larger baseline
+// than an automatic one or the profile.
+uint64_t baseline_rss_bytes();
 
 // Allowance for what the baseline measurement cannot see yet: thread stacks
 // touched later, allocator slack, io_uring rings, page tables.
