@@ -53,7 +53,7 @@ StreamingWeights::StreamingWeights(const Model& model, const storage::Storage& s
       plan_(std::move(plan)),
       options_(options),
       pool_(plan_.chunks.empty() ? 0 : plan_.n_slots, plan_.chunks.empty() ? 0 : plan_.slot_bytes),
-      in_flight_ns_(options_.prefetch ? options_.queue_depth + 1 : 0) {
+      depth_time_{.ns = std::vector<uint64_t>(options_.prefetch ? options_.queue_depth + 1 : 0)} {
   // Heap memory freed while loading (model metadata, tokenizer) stays resident
   // unless given back: the slots and resident rows used to reuse it, but huge-
   // paged buffers are mapped apart, and it would add to the peak (Llama-2-7B
@@ -251,13 +251,15 @@ void StreamingWeights::prefetch_loop() {
   size_t submit_next = 0;
   std::vector<uint32_t> reads_left(plan_.n_slots, 0);
   std::vector<int32_t> slot_chunk(plan_.n_slots, -1);
-  int64_t issue = 0;         // sequence number of the next chunk to read
-  uint64_t depth_since = 0;  // when the queue's depth last changed (0: no read yet)
-  // Adds the time since the last change to the depth the queue had during it.
+  int64_t issue = 0;  // sequence number of the next chunk to read
+  // The queue's depth becomes `depth`: the time since the last change goes to
+  // the depth the queue had during it.
   auto depth_lap = [&](unsigned depth) {
     const uint64_t now = storage::now_ns();
-    if (depth_since != 0) in_flight_ns_[depth] += now - depth_since;
-    depth_since = now;
+    std::lock_guard lock(depth_mutex_);
+    if (depth_time_.since != 0) depth_time_.ns[depth_time_.depth] += now - depth_time_.since;
+    depth_time_.depth = depth;
+    depth_time_.since = now;
   };
   auto set_error = [&](std::string message) {
     {
@@ -290,7 +292,7 @@ void StreamingWeights::prefetch_loop() {
       while (submit_next < to_submit.size() && queue->in_flight() < queue->capacity()) {
         const Pending p = to_submit[submit_next++];
         const AlignedRead& r = chunk_layouts_[slot_chunk[p.slot]].reads[p.read];
-        depth_lap(queue->in_flight());
+        depth_lap(queue->in_flight() + 1);
         queue->submit({r.file_offset, read_span(pool_.data(p.slot), r),
                        (static_cast<uint64_t>(p.slot) << 32) | p.read});
       }
@@ -301,7 +303,7 @@ void StreamingWeights::prefetch_loop() {
       if (queue->in_flight() == 0) continue;
       const unsigned depth = queue->in_flight();
       const storage::ReadCompletion done = queue->wait_one();
-      depth_lap(depth);
+      depth_lap(depth - 1);
       io_cpu_ns_ = thread_cpu_ns();
       const int32_t slot = static_cast<int32_t>(done.tag >> 32);
       const int32_t chunk = slot_chunk[slot];
@@ -375,13 +377,17 @@ WeightStats StreamingWeights::stats() const {
   s.chunks_loaded = chunks_loaded_;
   s.stalls = stalls_;
   s.stall_ns = stall_ns_;
-  // Prefetching: busy = time with 1 or more reads in flight, from the depth
-  // laps (a busy period still open is counted up to the last lap, so a queue
-  // that never drains is not missed); sync loads add their own read time.
+  {
+    std::lock_guard lock(depth_mutex_);
+    s.in_flight_ns = depth_time_.ns;
+    if (depth_time_.since != 0 && depth_time_.depth > 0)
+      s.in_flight_ns[depth_time_.depth] += storage::now_ns() - depth_time_.since;
+  }
+  // Prefetching: busy = time with 1 or more reads in flight; sync loads add
+  // their own read time.
   s.io_busy_ns = sync_read_ns_;
-  for (size_t k = 1; k < in_flight_ns_.size(); ++k) s.io_busy_ns += in_flight_ns_[k];
+  for (size_t k = 1; k < s.in_flight_ns.size(); ++k) s.io_busy_ns += s.in_flight_ns[k];
   s.io_cpu_ns = io_cpu_ns_;
-  for (const auto& ns : in_flight_ns_) s.in_flight_ns.push_back(ns);
   s.resident_bytes = resident_buffer_.size();
   s.slot_bytes = static_cast<uint64_t>(pool_.size()) * pool_.slot_bytes();
   for (const TensorRows& r : plan_.resident)

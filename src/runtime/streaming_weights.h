@@ -111,8 +111,17 @@ class StreamingWeights final : public RuntimeWeights {
   std::string error_;  // first I/O error; ends streaming
 
   std::atomic<uint64_t> bytes_read_{0}, reads_{0}, chunks_loaded_{0}, stalls_{0}, stall_ns_{0},
-      sync_read_ns_{0}, io_cpu_ns_{0};               // sync_read_ns_: time in sync loads
-  std::vector<std::atomic<uint64_t>> in_flight_ns_;  // [k]: time with k reads in flight
+      sync_read_ns_{0}, io_cpu_ns_{0};  // sync_read_ns_: time in sync loads
+  // Time at each queue depth, lapped by the I/O thread when the depth changes;
+  // stats() counts the period still open up to now, so a token's busy time is
+  // its own and not credited to the token in which the depth next changes.
+  struct DepthTime {
+    std::vector<uint64_t> ns;  // [k]: time with k reads in flight
+    unsigned depth = 0;        // the depth since `since`
+    uint64_t since = 0;        // monotonic ns of the last change (0: no read yet)
+  };
+  mutable std::mutex depth_mutex_;
+  DepthTime depth_time_;  // guarded by depth_mutex_
   std::thread io_thread_;
 };
 
