@@ -54,10 +54,12 @@ class HandMadeResults {
   // The share of its requested load stress-ng gets in the runs added next.
   double background_share = 1.0;
   // A measured, successful run of a configuration with these decode latencies (ms), of
-  // which these stall times (ms; none: 0), and this cgroup peak.
+  // which these stall times (ms; none: 0), and this cgroup peak; per token, the runtime's
+  // reads: {bytes, ms with reads in flight} (none: not logged).
   void add(size_t config_index, const std::string& mode, int load, const std::string& sampling,
            const std::vector<double>& latencies_ms, uint64_t peak_bytes,
-           const std::vector<double>& stalls_ms = {}) {
+           const std::vector<double>& stalls_ms = {},
+           const std::vector<std::pair<int64_t, double>>& reads = {}) {
     RunSpec spec;
     spec.index = next_index_++;
     spec.config_index = config_index;
@@ -76,14 +78,19 @@ class HandMadeResults {
     log << json{{"i", 0}, {"phase", "prefill"}, {"pos", 0}, {"n_tokens", 4}, {"latency_us", 99000}}
                .dump()
         << "\n";
-    for (size_t k = 0; k < latencies_ms.size(); ++k)
-      log << json{{"i", k + 1},
-                  {"phase", "decode"},
-                  {"pos", 4 + k},
-                  {"latency_us", static_cast<int64_t>(latencies_ms[k] * 1000)},
-                  {"stall_us", stalls_ms.empty() ? 0 : static_cast<int64_t>(stalls_ms[k] * 1000)}}
-                 .dump()
-          << "\n";
+    for (size_t k = 0; k < latencies_ms.size(); ++k) {
+      json entry = {
+          {"i", k + 1},
+          {"phase", "decode"},
+          {"pos", 4 + k},
+          {"latency_us", static_cast<int64_t>(latencies_ms[k] * 1000)},
+          {"stall_us", stalls_ms.empty() ? 0 : static_cast<int64_t>(stalls_ms[k] * 1000)}};
+      if (!reads.empty()) {
+        entry["bytes_read"] = reads[k].first;
+        entry["io_busy_us"] = static_cast<int64_t>(reads[k].second * 1000);
+      }
+      log << entry.dump() << "\n";
+    }
     const Summary s = summarize(latencies_ms);
     json record = {{"run", to_json(spec)},
                    {"budget_bytes", nullptr},
@@ -205,7 +212,33 @@ TEST(BenchExperimentSummary, TailRatioPerRun) {
               1e-9);
   EXPECT_EQ(tail_split["first_decode_in_tail_runs"], 0);
   EXPECT_EQ(tail_split["runs"], 3);
-  EXPECT_TRUE(tail_split["activity"].is_null());  // no thread or disk samples
+  EXPECT_TRUE(tail_split["activity"].is_null());    // no thread or disk samples
+  EXPECT_TRUE(tail_split["read_split"].is_null());  // no io_busy_us
+}
+
+TEST(BenchExperimentSummary, TailSplitByReads) {
+  HandMadeResults results("tail-reads");
+  // Run 0: its 30 ms token (the one above p90 = 22) read 1.5 MB in 27 ms of reads in
+  // flight; the others 1 MB in 9 ms. Means: 14 ms, 1.1 MB, 12.6 ms busy, so the run reads
+  // 1.1 MB / 12.6 ms. Excess 16 ms = 0.4 MB more at that rate (4.5818 ms) + a slower rate
+  // (27 - 12.6 - 4.5818 = 9.8182 ms) + no read in flight (3 - 1.4 = 1.6 ms).
+  results.add(0, "stream", 0, "greedy", {10, 10, 30, 10, 10}, 1000, {},
+              {{1'000'000, 9}, {1'000'000, 9}, {1'500'000, 27}, {1'000'000, 9}, {1'000'000, 9}});
+  // Run 1: flat, no tail token; its reads count in the rate over all tokens.
+  results.add(
+      0, "stream", 0, "greedy", {10, 10, 10, 10, 10}, 1000, {},
+      {{1'000'000, 10}, {1'000'000, 10}, {1'000'000, 10}, {1'000'000, 10}, {1'000'000, 10}});
+  const json summary = summarize_experiment(results.dir(), "tail-reads");
+  const json& t = summary["configurations"][0]["tail_breakdown"];
+  EXPECT_NEAR(t["excess_ms"].get<double>(), 16.0, 1e-9);
+  const json& reads = t["read_split"];
+  ASSERT_TRUE(reads.is_object());
+  EXPECT_EQ(reads["tokens"], 1);
+  EXPECT_NEAR(reads["bytes_ms"].get<double>(), 0.4 * 12.6 / 1.1, 1e-9);
+  EXPECT_NEAR(reads["rate_ms"].get<double>(), 14.4 - 0.4 * 12.6 / 1.1, 1e-9);
+  EXPECT_NEAR(reads["no_read_ms"].get<double>(), 1.6, 1e-9);
+  EXPECT_NEAR(reads["tail_read_gbps"].get<double>(), 1.5e6 / 27 / 1e6, 1e-12);
+  EXPECT_NEAR(reads["all_read_gbps"].get<double>(), 10.5e6 / 113 / 1e6, 1e-12);
 }
 
 TEST(BenchExperimentSummary, LoadCurveAndSamplingSpread) {

@@ -142,10 +142,19 @@ RunTokens read_run_tokens(const fs::path& run_dir) {
 // the prefetch pipeline) is slow: its latency over its run's mean, and in how many runs it
 // is in the tail. And, where the runs have thread and disk samples, the activity of the
 // tail tokens beside that of all decode tokens (activity_means): whether the I/O thread
-// waited for a CPU, and whether the disk was slow or idle. Null without decode tokens; the
-// excesses are null when no token is slower than its run's p90 (flat runs).
+// waited for a CPU, and whether the disk was slow or idle. Where the runtime timed its
+// reads (io_busy_us, sync and stream), the same excess split by the token's reads
+// (read_split): with the run's read rate R = its decode bytes / io_busy, a token's busy time
+// is bytes_k / R_k, so excess = (bytes_k - mean bytes) / R [more bytes] + the rest of its busy
+// time over the run's mean busy time [a slower read rate] + (latency - busy) over the run's
+// mean [time with no read in flight]. In a read-bound run the stall / compute split hides
+// a slow disk behind compute that slowed alongside; this one says what set the token's
+// time. Null without decode tokens; the excesses are null when no token is slower than its
+// run's p90 (flat runs).
 json tail_breakdown(const std::vector<RunTokens>& runs_tokens) {
   std::vector<double> excess, stall_excess, compute_excess, first_over_mean;
+  std::vector<double> bytes_excess, rate_excess, no_read_excess;
+  double tail_bytes = 0, tail_busy_ms = 0, all_bytes = 0, all_busy_ms = 0;
   std::vector<TokenActivity> tail_activity, all_activity;
   size_t runs = 0, first_in_tail = 0;
   for (const RunTokens& run : runs_tokens) {
@@ -154,12 +163,21 @@ json tail_breakdown(const std::vector<RunTokens>& runs_tokens) {
       if (e.phase == "decode") decode.push_back(&e);
     if (decode.empty()) continue;
     ++runs;
-    std::vector<double> latency, stall;
+    std::vector<double> latency, stall, bytes, busy;
     for (const TokenLogEntry* e : decode) {
       latency.push_back(static_cast<double>(e->latency_us) / 1000.0);
       stall.push_back(static_cast<double>(e->stall_us) / 1000.0);
+      bytes.push_back(static_cast<double>(e->bytes_read));
+      busy.push_back(static_cast<double>(e->io_busy_us) / 1000.0);
     }
     const double mean_latency = mean(latency), mean_stall = mean(stall);
+    const double mean_bytes = mean(bytes), mean_busy = mean(busy);
+    const bool reads_timed = mean_busy > 0;
+    const double bytes_per_ms = reads_timed ? mean_bytes / mean_busy : 0;  // the run's R
+    if (reads_timed) {
+      all_bytes += mean_bytes * static_cast<double>(bytes.size());
+      all_busy_ms += mean_busy * static_cast<double>(busy.size());
+    }
     const double p90 = percentile(latency, 90);
     for (size_t k = 0; k < latency.size(); ++k) {
       if (latency[k] <= p90) continue;
@@ -167,6 +185,12 @@ json tail_breakdown(const std::vector<RunTokens>& runs_tokens) {
       stall_excess.push_back(stall[k] - mean_stall);
       compute_excess.push_back(excess.back() - stall_excess.back());
       if (!run.activity.empty()) tail_activity.push_back(run.activity[k]);
+      if (!reads_timed) continue;
+      bytes_excess.push_back(bytes_per_ms > 0 ? (bytes[k] - mean_bytes) / bytes_per_ms : 0);
+      rate_excess.push_back(busy[k] - mean_busy - bytes_excess.back());
+      no_read_excess.push_back(excess.back() - (busy[k] - mean_busy));
+      tail_bytes += bytes[k];
+      tail_busy_ms += busy[k];
     }
     all_activity.insert(all_activity.end(), run.activity.begin(), run.activity.end());
     if (mean_latency > 0) first_over_mean.push_back(latency.front() / mean_latency);
@@ -176,6 +200,16 @@ json tail_breakdown(const std::vector<RunTokens>& runs_tokens) {
   const auto mean_or_null = [](const std::vector<double>& v) {
     return v.empty() ? json() : json(mean(v));
   };
+  const auto gbps = [](double bytes, double busy_ms) {
+    return busy_ms > 0 ? json(bytes / busy_ms / 1e6) : json();
+  };
+  const json read_split = all_busy_ms > 0 ? json{{"tokens", bytes_excess.size()},
+                                                 {"bytes_ms", mean_or_null(bytes_excess)},
+                                                 {"rate_ms", mean_or_null(rate_excess)},
+                                                 {"no_read_ms", mean_or_null(no_read_excess)},
+                                                 {"tail_read_gbps", gbps(tail_bytes, tail_busy_ms)},
+                                                 {"all_read_gbps", gbps(all_bytes, all_busy_ms)}}
+                                          : json();
   return {{"tail_tokens", excess.size()},
           {"excess_ms", mean_or_null(excess)},
           {"stall_ms", mean_or_null(stall_excess)},
@@ -183,6 +217,7 @@ json tail_breakdown(const std::vector<RunTokens>& runs_tokens) {
           {"first_decode_over_mean", mean_or_null(first_over_mean)},
           {"first_decode_in_tail_runs", first_in_tail},
           {"runs", runs},
+          {"read_split", read_split},
           {"activity", all_activity.empty() ? json()
                                             : json{{"tail", activity_means(tail_activity)},
                                                    {"all", activity_means(all_activity)}}}};

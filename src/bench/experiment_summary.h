@@ -23,6 +23,10 @@
 //                     tail_breakdown (decode tokens slower than their run's p90:
 //                     tail_tokens, excess_ms over their run's mean = stall_ms + compute_ms;
 //                     first_decode_over_mean, first_decode_in_tail_runs, runs;
+//                     read_split {tokens, bytes_ms + rate_ms + no_read_ms = their
+//                     excess (more bytes, a slower read rate, no read in flight),
+//                     tail_read_gbps, all_read_gbps: the runs' bytes / io_busy in the
+//                     tail and over all decode tokens}, null without io_busy_us;
 //                     activity {tail, all}: run_activity.h activity_means of the tail
 //                     tokens and of all decode tokens, null without thread samples),
 //                     major_faults / read_bytes / io_some_us ({mean, sd, n}),

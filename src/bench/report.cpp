@@ -301,6 +301,31 @@ void describe_tail_activity(ReportDocument& doc, const json& summary) {
             rows);
 }
 
+// The tail tokens' excess split by their reads (tail_breakdown.read_split), for runs whose
+// runtime timed its reads.
+void describe_tail_reads(ReportDocument& doc, const json& summary) {
+  std::vector<std::vector<std::string>> rows;
+  for (const json& c : summary["configurations"]) {
+    const json& t = c["tail_breakdown"];
+    if (!t.is_object() || !t["read_split"].is_object()) continue;
+    const json& r = t["read_split"];
+    rows.push_back({std::to_string(c["config_index"].get<int>()), c["label"].get<std::string>(),
+                    number(r["bytes_ms"], 1), number(r["rate_ms"], 1), number(r["no_read_ms"], 1),
+                    number(r["tail_read_gbps"], 2) + " / " + number(r["all_read_gbps"], 2)});
+  }
+  if (rows.empty()) return;
+  doc.paragraph(
+      "The same excess split by the tokens' reads (sync and stream runs, which time their "
+      "reads): more bytes than the run's mean token at the run's read rate, a slower read "
+      "rate (the rest of the token's time with reads in flight over the run's mean), and "
+      "time with no read in flight (over the run's mean). When the reads are in flight all "
+      "the time, the read rate sets the token's time whatever the compute did; read GB/s: "
+      "bytes / time with reads in flight, tail / all.");
+  doc.table({"cfg", "configuration", "more bytes ms", "slower reads ms", "no read in flight ms",
+             "read GB/s"},
+            rows);
+}
+
 void describe_tail(ReportDocument& doc, const json& summary) {
   doc.heading(2, "Where the in-run tail comes from");
   doc.paragraph(
@@ -329,6 +354,7 @@ void describe_tail(ReportDocument& doc, const json& summary) {
   doc.table({"cfg", "configuration", "tail tokens", "above mean ms", "of which stall ms",
              "of which compute ms", "first decode / mean", "first decode in tail"},
             rows);
+  describe_tail_reads(doc, summary);
   describe_tail_activity(doc, summary);
 }
 

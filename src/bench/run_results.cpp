@@ -97,6 +97,7 @@ std::vector<TokenLogEntry> read_token_log(const fs::path& path) {
     e.latency_us = int_field(line, "latency_us", path, line_number, std::nullopt);
     e.stall_us = int_field(line, "stall_us", path, line_number, 0);
     e.bytes_read = int_field(line, "bytes_read", path, line_number, 0);
+    e.io_busy_us = int_field(line, "io_busy_us", path, line_number, 0);
     e.major_faults = int_field(line, "major_faults", path, line_number, 0);
     entries.push_back(std::move(e));
   });

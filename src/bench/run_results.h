@@ -24,6 +24,7 @@ struct TokenLogEntry {
   int64_t latency_us = 0;  // forward pass + sampling
   int64_t stall_us = 0;    // of which waiting for weights
   int64_t bytes_read = 0;
+  int64_t io_busy_us = 0;  // time with 1+ runtime reads in flight (sync, stream; else 0)
   int64_t major_faults = 0;
 };
 
