@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <optional>
 #include <regex>
+#include <thread>
 
 #include "bench/kernel_file.h"
 #include "bench/provenance.h"
@@ -19,18 +22,53 @@ TEST(BenchSystemControl, FindsReadAheadOfTheDeviceHoldingAFile) {
   EXPECT_THROW(read_ahead_control_for("/proc/self/status"), flashslim::Error);
 }
 
+// The read-ahead control of a loop device with nothing attached: nobody reads through it,
+// so changing it cannot disturb a benchmark (the fixtures' disk also holds the benchmark
+// models, and its read-ahead changes what mmap runs read). nullopt when there is none or
+// it is not writable (not root).
+std::optional<ReadAheadControl> idle_loop_read_ahead() {
+  std::error_code error;
+  for (const fs::directory_entry& disk : fs::directory_iterator("/sys/block", error)) {
+    const fs::path control = disk.path() / "queue" / "read_ahead_kb";
+    if (disk.path().filename().string().starts_with("loop") &&
+        !fs::exists(disk.path() / "loop" / "backing_file") && ::access(control.c_str(), W_OK) == 0)
+      return ReadAheadControl{control};
+  }
+  return std::nullopt;
+}
+
 TEST(BenchSystemControl, ReadAheadIsSetAndRestored) {
-  const fs::path control = read_ahead_control_for(FLASHSLIM_FIXTURES);
-  if (::access(control.c_str(), W_OK) != 0) GTEST_SKIP() << control << " is not writable (root?)";
-  const uint64_t before = read_kernel_u64(control);
-  // Briefly a different value: the device is shared, so keep the change short.
+  const std::optional<ReadAheadControl> control = idle_loop_read_ahead();
+  if (!control) GTEST_SKIP() << "no idle loop device with a writable read_ahead_kb (root?)";
+  const uint64_t before = read_kernel_u64(control->path);
   const uint64_t other = before == 256 ? 512 : 256;
   {
-    ReadAheadSetting setting(FLASHSLIM_FIXTURES, other);
+    ReadAheadSetting setting(*control, other);
     EXPECT_EQ(setting.previous_kib(), before);
-    EXPECT_EQ(read_kernel_u64(control), other);
+    EXPECT_EQ(read_kernel_u64(control->path), other);
   }
-  EXPECT_EQ(read_kernel_u64(control), before);
+  EXPECT_EQ(read_kernel_u64(control->path), before);
+}
+
+// A second setting of the same disk made while the first is held waits for it, so it
+// reads and restores the original value, not the first one's.
+TEST(BenchSystemControl, OverlappingReadAheadSettingsRestoreTheOriginal) {
+  const std::optional<ReadAheadControl> control = idle_loop_read_ahead();
+  if (!control) GTEST_SKIP() << "no idle loop device with a writable read_ahead_kb (root?)";
+  const uint64_t before = read_kernel_u64(control->path);
+  const uint64_t first = before == 256 ? 512 : 256, second = first + 256;
+  uint64_t second_saw = 0;
+  std::optional<ReadAheadSetting> held(std::in_place, *control, first);
+  std::thread other([&] {
+    ReadAheadSetting setting(*control, second);
+    second_saw = setting.previous_kib();
+  });
+  // Whether or not the thread reached the lock by now, it may only see `before`.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  held.reset();
+  other.join();
+  EXPECT_EQ(second_saw, before);
+  EXPECT_EQ(read_kernel_u64(control->path), before);
 }
 
 TEST(BenchSystemControl, MlockAbilityExplainsTheLimit) {

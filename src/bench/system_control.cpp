@@ -1,8 +1,11 @@
 #include "bench/system_control.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -46,8 +49,26 @@ fs::path read_ahead_control_for(const fs::path& file) {
 }
 
 ReadAheadSetting::ReadAheadSetting(const fs::path& file, uint64_t kib)
-    : control_(read_ahead_control_for(file)), previous_kib_(read_kernel_u64(control_)) {
-  write_kernel_file(control_, std::to_string(kib));
+    : ReadAheadSetting(ReadAheadControl{read_ahead_control_for(file)}, kib) {}
+
+ReadAheadSetting::ReadAheadSetting(const ReadAheadControl& control, uint64_t kib)
+    : control_(control.path) {
+  // control_ is /sys/.../DISK/queue/read_ahead_kb.
+  const fs::path lock_path = fmt::format("/tmp/flashslim-read-ahead-{}.lock",
+                                         control_.parent_path().parent_path().filename().string());
+  lock_fd_ = ::open(lock_path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0666);
+  if (lock_fd_ < 0) fail("cannot open {}: {}", lock_path.string(), std::strerror(errno));
+  int locked;
+  do locked = ::flock(lock_fd_, LOCK_EX);
+  while (locked != 0 && errno == EINTR);
+  try {
+    if (locked != 0) fail("cannot lock {}: {}", lock_path.string(), std::strerror(errno));
+    previous_kib_ = read_kernel_u64(control_);
+    write_kernel_file(control_, std::to_string(kib));
+  } catch (...) {
+    ::close(lock_fd_);
+    throw;
+  }
 }
 
 ReadAheadSetting::~ReadAheadSetting() {
@@ -56,6 +77,7 @@ ReadAheadSetting::~ReadAheadSetting() {
   } catch (const Error& e) {
     std::fprintf(stderr, "warning: read-ahead not restored: %s\n", e.what());
   }
+  ::close(lock_fd_);  // releases the flock: the next setting reads the restored value
 }
 
 bool MlockAbility::can_lock(uint64_t bytes) const {

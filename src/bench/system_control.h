@@ -17,11 +17,23 @@ std::filesystem::path block_device_dir_of(const std::filesystem::path& file, con
 // disk has no such file.
 std::filesystem::path read_ahead_control_for(const std::filesystem::path& file);
 
+// A disk's queue/read_ahead_kb file, named directly.
+struct ReadAheadControl {
+  std::filesystem::path path;
+};
+
 // Sets the device read-ahead for the lifetime of the object and restores the previous
-// value after. It applies to the whole device, i.e. to every process using it.
+// value after. It applies to the whole device, i.e. to every process using it. Settings of
+// one device take turns: each holds an exclusive flock on
+// /tmp/flashslim-read-ahead-DISK.lock from before it reads the previous value until it has
+// restored it, so two at once (two benchmarks, a test beside a benchmark) cannot restore
+// each other's value and leave the device changed; the second waits for the first.
+// Throws Error when the control cannot be read or written (left unchanged).
 class ReadAheadSetting {
  public:
+  // For the disk that holds `file` (read_ahead_control_for).
   ReadAheadSetting(const std::filesystem::path& file, uint64_t kib);
+  ReadAheadSetting(const ReadAheadControl& control, uint64_t kib);
   ~ReadAheadSetting();
   ReadAheadSetting(const ReadAheadSetting&) = delete;
   ReadAheadSetting& operator=(const ReadAheadSetting&) = delete;
@@ -31,7 +43,8 @@ class ReadAheadSetting {
 
  private:
   std::filesystem::path control_;
-  uint64_t previous_kib_;
+  int lock_fd_ = -1;
+  uint64_t previous_kib_ = 0;
 };
 
 struct MlockAbility {
