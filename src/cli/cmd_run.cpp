@@ -65,6 +65,8 @@ void run(const RunFlags& f) {
   if (tokenizer->n_vocab() != hp.n_vocab)
     fail("{}: tokenizer has {} tokens but token_embd.weight has {} rows", f.model_path,
          tokenizer->n_vocab(), hp.n_vocab);
+  // Measured here, where `profile` measures it: a plan assumes the profile's.
+  const uint64_t baseline_bytes = baseline_rss_bytes();
   if (f.n_ctx > hp.n_ctx_train)
     fail("-c {}: the model allows at most {} tokens of context", f.n_ctx, hp.n_ctx_train);
   ForwardOptions fo;
@@ -82,14 +84,16 @@ void run(const RunFlags& f) {
 
   const int threads = f.threads > 0 ? f.threads : static_cast<int>(std::thread::hardware_concurrency());
   apply_weight_plan(f.weights, model, {threads, fo.n_ctx, fo.n_batch, f.kv_type}, weight_options);
+  // The parsed plan document is freed but not counted in the baseline.
+  release_freed_heap();
   ThreadPool pool(threads);
   GenerationOptions go;
   go.n_predict = f.n_predict;
   go.stop_at_end_of_generation = !f.ignore_eos;
   go.record_logits = !f.logits_out.empty();
-  // Everything but the weights, measured now that metadata and tokenizer are loaded.
-  const MemoryBreakdown fixed = fixed_memory(
-      model, fo, threads, go.record_logits ? static_cast<int64_t>(prompt.size()) : 1);
+  const MemoryBreakdown fixed =
+      fixed_memory(model, fo, threads, go.record_logits ? static_cast<int64_t>(prompt.size()) : 1,
+                   baseline_bytes);
   OpenedWeights weights = open_weights(model, weight_options, fixed);
   Forward forward(model, *weights.access, pool, fo);
   Sampler sampler(f.sampling, hp.n_vocab);

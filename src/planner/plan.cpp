@@ -271,7 +271,7 @@ StreamPlan to_stream_plan(const Plan& p) {
 }
 
 PlannedStream to_planned_stream(const Plan& plan) {
-  return {to_stream_plan(plan), plan.read.queue_depth, plan.read.read_bytes};
+  return {to_stream_plan(plan), plan.read.queue_depth, plan.read.read_bytes, plan.memory.overhead};
 }
 
 }  // namespace flashslim::planner

@@ -39,15 +39,6 @@ constexpr double kOwnPlanMargin = 0.15;
 // slowdown / pass^2 < 1; on TinyLlama's plans 3-5 rounds).
 constexpr double kBusyTolerance = 0.002;
 constexpr int32_t kBusyRounds = 12;
-// The run measures its own process baseline (RSS when the weights are
-// opened), and refuses a plan that does not fit with it. That RSS differs
-// between processes of the same binary. On the 1.1B model, with freed heap
-// given back before measuring (fixed_memory): 10.0 MiB in `profile`, 10.3-10.5
-// in automatic runs, 10.9-11.0 in `run --plan` (3 each). A plan leaves this
-// much unplanned so the run's measurement fits; every MiB of it is a MiB less
-// residency than the automatic plan keeps (4 MiB made planned runs 2-6 % slower
-// than automatic ones at 25/50/75 %, before the trim).
-constexpr uint64_t kBaselineSpreadBytes = 2ull << 20;
 
 RunShape run_shape(const Model& model, const Profile& profile, const PlanRequest& r) {
   RunShape s;
@@ -60,16 +51,16 @@ RunShape run_shape(const Model& model, const Profile& profile, const PlanRequest
 
 // Memory that does not depend on the plan, by the runtime's accounting
 // (fixed_memory), with the process baseline taken from the profile (this
-// process is not the one that will run) plus its spread between processes.
+// process is not the one that will run). `profile` measures it where `run`
+// does; a run whose own is higher by up to kBaselineToleranceBytes still runs
+// the plan (open_weights), so the plan keeps what the automatic plan keeps.
 MemoryBreakdown fixed_memory_for(const Model& model, const Profile& profile,
                                  const RunShape& shape) {
   ForwardOptions fo;
   fo.n_ctx = shape.n_ctx;
   fo.n_batch = shape.n_batch;
   fo.kv_type = parse_kv_type(shape.kv_type);
-  MemoryBreakdown m = fixed_memory(model, fo, shape.threads, 1);
-  m.process = profile.baseline_rss_bytes + kProcessMarginBytes + kBaselineSpreadBytes;
-  return m;
+  return fixed_memory(model, fo, shape.threads, 1, profile.baseline_rss_bytes);
 }
 
 // Weight memory as the runtime lays it out (plan_memory_bytes): resident rows

@@ -25,8 +25,10 @@ uint64_t status_kib(const char* key) {
 uint64_t current_rss_bytes() { return status_kib("VmRSS"); }
 uint64_t peak_rss_bytes() { return status_kib("VmHWM"); }
 
+void release_freed_heap() { malloc_trim(0); }
+
 uint64_t baseline_rss_bytes() {
-  malloc_trim(0);
+  release_freed_heap();
   return current_rss_bytes();
 }
 
@@ -41,10 +43,10 @@ std::string MemoryBreakdown::describe() const {
 }
 
 MemoryBreakdown fixed_memory(const Model& model, const ForwardOptions& forward, int n_threads,
-                             int64_t prompt_logits_rows) {
+                             int64_t prompt_logits_rows, uint64_t baseline_bytes) {
   const HParams& hp = model.hparams();
   MemoryBreakdown m;
-  m.process = baseline_rss_bytes() + kProcessMarginBytes;
+  m.process = baseline_bytes + kProcessMarginBytes;
   m.forward = Forward::memory_bytes(hp, forward, n_threads);
   // Prompt logits, one row of decode logits, and the sampler's candidates
   // (id + logit + probability per token, and a copy while sorting).

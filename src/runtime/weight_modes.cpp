@@ -1,5 +1,7 @@
 #include "runtime/weight_modes.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "runtime/auto_planner.h"
 #include "runtime/mapped_weights.h"
@@ -37,6 +39,21 @@ void refuse_below(uint64_t budget, uint64_t minimum, const MemoryBreakdown& need
   if (budget >= minimum) return;
   fail("--budget {} bytes ({}): below the minimum of {} bytes ({}) for {}: {}", budget,
        format_bytes(budget), minimum, format_bytes(minimum), what, need.describe());
+}
+
+// A plan fits this run if its memory with the run's process baseline does,
+// less the part of that baseline above the plan's that kBaselineToleranceBytes
+// allows: a plan keeps the residency the automatic plan keeps at its budget,
+// and a baseline a little higher than the profile's must not refuse it.
+void refuse_plan_above(uint64_t budget, const MemoryBreakdown& need, uint64_t planned_process) {
+  const uint64_t above = need.process > planned_process ? need.process - planned_process : 0;
+  if (need.total() - std::min(above, kBaselineToleranceBytes) <= budget) return;
+  fail(
+      "--budget {} bytes ({}): the plan needs {} bytes ({}) in this run, whose process is {} "
+      "where the plan assumed {} ({} more tolerated): {}",
+      budget, format_bytes(budget), need.total(), format_bytes(need.total()),
+      format_bytes(need.process), format_bytes(planned_process),
+      format_bytes(kBaselineToleranceBytes), need.describe());
 }
 
 }  // namespace
@@ -83,10 +100,7 @@ OpenedWeights open_weights(const Model& model, const WeightOptions& options,
         so.queue_depth = options.planned->queue_depth;
         so.max_read_bytes = options.planned->max_read_bytes;
         w.memory.weights = plan_memory_bytes(plan);
-        if (budget && w.memory.total() > *budget)
-          fail("--budget {} bytes ({}): the plan needs {} bytes ({}) in this run: {}", *budget,
-               format_bytes(*budget), w.memory.total(), format_bytes(w.memory.total()),
-               w.memory.describe());
+        if (budget) refuse_plan_above(*budget, w.memory, options.planned->process_bytes);
       } else {
         uint64_t weight_bytes = UINT64_MAX;
         if (budget) {

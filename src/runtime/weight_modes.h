@@ -33,6 +33,9 @@ struct PlannedStream {
   StreamPlan plan;
   unsigned queue_depth = 0;     // reads in flight
   uint64_t max_read_bytes = 0;  // larger reads are split (power of two, >= kStreamReadAlignment)
+  // MemoryBreakdown::process the plan assumed (its profile's baseline +
+  // kProcessMarginBytes); the run's own may exceed it by kBaselineToleranceBytes.
+  uint64_t process_bytes = 0;
 };
 
 // What the user asked for (shared by every command that evaluates a model).
