@@ -173,16 +173,18 @@ void predict(const Model& model, const Profile& profile, const MemoryBreakdown& 
   p.decode.phase = "decode";
   p.decode.batch = 1;
   // The compute slows while reads are in flight, and how long they are in
-  // flight depends on the pass time: start from a disk busy all the time.
+  // flight depends on the pass time: start from a disk busy all the time
+  // (none without chunks), simulate, and repeat with the busy share that gave.
   double busy = p.decode.chunks.empty() ? 0 : 1;
-  PassTiming decode = decode_timing(profile, busy);
-  p.decode.timeline = simulate_phase(p.read, p.decode.chunks, decode, p.n_slots, p.window);
-  for (int32_t round = 1; round < kBusyRounds && !p.decode.chunks.empty(); ++round) {
-    const double next = std::min(1.0, p.decode.timeline.io_ms / p.decode.timeline.pass_ms);
-    if (std::abs(next - busy) < kBusyTolerance) break;
-    busy = next;
+  PassTiming decode;
+  for (int32_t round = 0; round < kBusyRounds; ++round) {
     decode = decode_timing(profile, busy);
     p.decode.timeline = simulate_phase(p.read, p.decode.chunks, decode, p.n_slots, p.window);
+    const double next = p.decode.chunks.empty()
+                            ? 0
+                            : std::min(1.0, p.decode.timeline.io_ms / p.decode.timeline.pass_ms);
+    if (std::abs(next - busy) < kBusyTolerance) break;
+    busy = next;
   }
   p.prefill.clear();
   for (const PassTiming& t : profile.prefill) {
