@@ -56,7 +56,7 @@ void plan(const PlanFlags& f) {
         stderr,
         "plan: no --profile given, calibrating quickly (use `flashslim profile` for a full one)\n");
     profile = planner::profile_model(
-        f.model_path, planner::ProfileOptions::quick_calibration(f.threads, request.budget_bytes));
+        model, planner::ProfileOptions::quick_calibration(f.threads, request.budget_bytes));
     request.profile_source = "quick calibration";
   }
   const planner::Plan p = planner::make_plan(model, profile, request);

@@ -4,7 +4,7 @@
 
 #include "cli/commands.h"
 #include "core/size.h"
-#include "gguf/gguf.h"
+#include "model/model.h"
 #include "planner/profiler.h"
 #include "runtime/streaming_weights.h"
 
@@ -21,16 +21,14 @@ struct ProfileFlags {
 };
 
 void profile(const ProfileFlags& f) {
+  const Model model(f.model_path);
   std::optional<uint64_t> budget;
-  if (!f.budget.empty()) {
-    const uint64_t file_size = gguf::read_file(f.model_path).file_size;
-    budget = parse_size(f.budget, file_size);
-  }
+  if (!f.budget.empty()) budget = parse_size(f.budget, model.file().file_size);
   planner::ProfileOptions options;
   if (f.quick) options = planner::ProfileOptions::quick_calibration(f.threads, budget);
   options.threads = f.threads;
   options.budget_bytes = budget;
-  const planner::Profile p = planner::profile_model(f.model_path, options);
+  const planner::Profile p = planner::profile_model(model, options);
   planner::save_profile(p, f.out_path);
   // Rated at the reads `run --mode stream` makes.
   const StreamingOptions reads;

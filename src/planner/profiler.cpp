@@ -174,13 +174,12 @@ void measure_compute(const Model& model, const ProfileOptions& o, int threads, P
 
 }  // namespace
 
-Profile profile_model(const std::string& model_path, const ProfileOptions& o) {
+Profile profile_model(const Model& model, const ProfileOptions& o) {
   Profile out;
   out.quick = o.quick;
   const int threads =
       o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency());
   out.threads = threads;
-  const Model model(model_path);
   const auto tokenizer = Tokenizer::from_gguf(model.file());
   out.baseline_rss_bytes = baseline_rss_bytes();
   out.model = identify_model(model.file());
@@ -193,7 +192,7 @@ Profile profile_model(const std::string& model_path, const ProfileOptions& o) {
   // Storage first, while the file is least likely to be cached.
   std::fprintf(stderr, "profile: read bandwidth, %zu sizes x %zu queue depths\n",
                o.reads.read_bytes.size(), o.reads.queue_depths.size());
-  out.storage = measure_read_bandwidth(model_path, model.file().data_offset, o.reads);
+  out.storage = measure_read_bandwidth(model.file().path, model.file().data_offset, o.reads);
 
   measure_compute(model, o, threads, out);
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "model/model.h"
 #include "planner/profile.h"
 #include "planner/read_bandwidth.h"
 
@@ -28,6 +29,8 @@ struct ProfileOptions {
   static ProfileOptions quick_calibration(int32_t threads, std::optional<uint64_t> budget_bytes);
 };
 
-Profile profile_model(const std::string& model_path, const ProfileOptions& options);
+// `model` loaded and nothing else: the profile's baseline_rss_bytes is
+// measured once the tokenizer is too, where `run` measures its own.
+Profile profile_model(const Model& model, const ProfileOptions& options);
 
 }  // namespace flashslim::planner
