@@ -152,11 +152,15 @@ TEST(BenchExperimentSummary, StatisticsAndCriteriaOfKnownRuns) {
   EXPECT_NEAR(c1["p99_over_p50_pooled"].get<double>(), 20.0 / 15, 1e-9);
   EXPECT_EQ(c1["per_run_p99_over_p50"], json::array({1.0, 1.0}));
   EXPECT_DOUBLE_EQ(c1["p99_over_p50_per_run"]["max"].get<double>(), 1.0);
+  // Over its own run's p50 every token is 1: the drift is gone from the pooled tokens.
+  EXPECT_DOUBLE_EQ(c1["p99_over_p50_normalised"].get<double>(), 1.0);
   const json* tail = find_criterion(summary, "p99 / p50 per-token latency, worst run", "stream");
   ASSERT_NE(tail, nullptr);
   EXPECT_EQ((*tail)["result"], "PASS");
   EXPECT_NE((*tail)["detail"].get<std::string>().find("pooled over the runs' tokens (includes "
                                                       "between-run drift, not the target): 1.333"),
+            std::string::npos);
+  EXPECT_NE((*tail)["detail"].get<std::string>().find("over its run's p50, pooled: 1.000"),
             std::string::npos);
 
   const json* pass = find_criterion(summary, "CV of p99 across runs", "mmap");
@@ -194,6 +198,8 @@ TEST(BenchExperimentSummary, TailRatioPerRun) {
   EXPECT_NEAR(c["p99_over_p50_per_run"]["max"].get<double>(), 2.92, 1e-9);
   // Pooled 15 tokens: p50 10, p99 at h = 13.86 between 15 and 30: 15 + 0.86 * 15 = 27.9.
   EXPECT_NEAR(c["p99_over_p50_pooled"].get<double>(), 2.79, 1e-9);
+  // Every run's p50 is 10: the same tokens over it, the same p99.
+  EXPECT_NEAR(c["p99_over_p50_normalised"].get<double>(), 2.79, 1e-9);
   const json* tail = find_criterion(summary, "p99 / p50 per-token latency, worst run", "stream");
   ASSERT_NE(tail, nullptr);
   EXPECT_EQ((*tail)["result"], "FAIL");

@@ -16,6 +16,8 @@
 //                     cv_p99, peak_rss_bytes ({mean, sd, n} of the runs' rusage max
 //                     RSS), cv_peak_rss, cgroup_peak_bytes ({mean, sd, n}; includes the
 //                     page cache the run charged), cv_cgroup_peak,
+//                     p99_over_p50_normalised (p99 of every decode token's latency over
+//                     its own run's p50, pooled over the runs: no drift between runs),
 //                     p99_over_p50_pooled (p99 / p50 of the pooled tokens: includes the
 //                     drift between runs), per_run_p99_over_p50[] (each ok run's own
 //                     p99 / p50, from its run.json), p99_over_p50_per_run {median, max}
