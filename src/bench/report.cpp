@@ -333,7 +333,8 @@ void describe_tail(ReportDocument& doc, const json& summary) {
       "far on average they lie above their run's mean token latency, split into waiting for "
       "weights (the token's stall time minus the run's mean stall) and the rest (compute, "
       "sampling, scheduling). A tail of stalls is the storage's read rate varying; a tail of "
-      "compute is CPU contention or jitter. First decode token: its latency over its run's "
+      "compute is CPU contention or jitter, unless reads were in flight all the while (the "
+      "split by reads below tells). First decode token: its latency over its run's "
       "mean (a prefetch pipeline refilled after prefill would show as > 1), and in how many "
       "runs it is in the tail.");
   std::vector<std::vector<std::string>> rows;
