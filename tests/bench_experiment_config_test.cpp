@@ -161,6 +161,24 @@ TEST(BenchExperimentConfig, ErrorsNameTheKeyAndValue) {
             "of \"path\" and \"gen\"");
 }
 
+TEST(BenchExperimentConfig, MachineFloorIsATopLevelBoolean) {
+  EXPECT_FALSE(parse_experiment_config(kMinimal, "experiment.json").machine_floor);
+  json d = kMinimal;
+  d["machine_floor"] = true;
+  EXPECT_TRUE(parse_experiment_config(d, "experiment.json").machine_floor);
+  d["variants"] = {{{"name", "a"}}};
+  EXPECT_TRUE(parse_experiment_config(d, "experiment.json").machine_floor);
+  d["machine_floor"] = "yes";
+  EXPECT_EQ(error_of(d), "experiment.json: machine_floor = 'yes': expected true or false");
+  d = kMinimal;
+  d["machine_floor"] = 1;
+  EXPECT_EQ(error_of(d), "experiment.json: machine_floor = 1: expected true or false");
+  // It describes the machine, so a variant cannot set it.
+  d = kMinimal;
+  d["variants"] = {{{"name", "a"}, {"machine_floor", true}}};
+  EXPECT_EQ(error_of(d), "experiment.json: variants[0]: unknown key 'machine_floor'");
+}
+
 TEST(BenchExperimentConfig, LoadNamesTheFileOnBadJson) {
   const auto path = std::filesystem::temp_directory_path() /
                     ("flashslim-bad-experiment-" + std::to_string(::getpid()) + ".json");

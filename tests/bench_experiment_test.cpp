@@ -222,6 +222,39 @@ TEST(BenchExperimentSummary, TailRatioPerRun) {
   EXPECT_TRUE(tail_split["read_split"].is_null());  // no io_busy_us
 }
 
+TEST(BenchExperimentSummary, MachineFloorBesideTheTailCriterion) {
+  HandMadeResults results("floor");
+  results.add(0, "stream", 0, "greedy", {10, 10, 30, 10, 10}, 1000);
+  results.add(0, "stream", 0, "greedy", {10, 10, 10, 10, 10}, 1000);
+  const std::string tail_name = "p99 / p50 per-token latency, worst run";
+  const json without = summarize_experiment(results.dir(), "floor");
+  EXPECT_TRUE(without["machine_floor"].is_null());
+  EXPECT_EQ(format_machine_floor(without), "");
+  EXPECT_EQ((*find_criterion(without, tail_name, "stream"))["detail"].get<std::string>().find(
+                "machine floor"),
+            std::string::npos);
+
+  const json floor = {{"bytes", 640 << 20},
+                      {"passes", 128},
+                      {"p50_ms", 50.0},
+                      {"p99_ms", 60.0},
+                      {"p99_over_p50", 1.2}};
+  write_json_file(results.dir() / kMachineFloorFile, floor);
+  const json summary = summarize_experiment(results.dir(), "floor");
+  EXPECT_EQ(summary["machine_floor"], floor);
+  const json* tail = find_criterion(summary, tail_name, "stream");
+  ASSERT_NE(tail, nullptr);
+  // The floor is shown, the verdict is the criterion's own.
+  EXPECT_EQ((*tail)["result"], (*find_criterion(without, tail_name, "stream"))["result"]);
+  EXPECT_NE((*tail)["detail"].get<std::string>().find("machine floor (the same memory sweep "
+                                                      "timed 128 times, docs/experiments.md): "
+                                                      "p99 / p50 1.200"),
+            std::string::npos);
+  const std::string line = "machine floor: a memory sweep of 640 MiB, 128 passes: p99/p50 1.200";
+  EXPECT_EQ(format_machine_floor(summary), line);
+  EXPECT_NE(format_criteria(summary).find(line + "\n"), std::string::npos);
+}
+
 TEST(BenchExperimentSummary, TailSplitByReads) {
   HandMadeResults results("tail-reads");
   // Run 0: its 30 ms token (the one above p90 = 22) read 1.5 MB in 27 ms of reads in
@@ -417,10 +450,10 @@ TEST(BenchExperimentEndToEnd, TwoModesTwoRepetitionsOnAFixture) {
   if (!run.token_log || !run.stats_json)
     GTEST_SKIP() << FLASHSLIM_BIN << " run has no --token-log/--stats-json yet";
   const json document = {
-      {"name", "e2e"},       {"models", {kModel}}, {"modes", {"resident", "mmap"}},
-      {"threads", 1},        {"ctx", 64},          {"prompt_tokens", 8},
-      {"gen_tokens", 12},    {"repetitions", 2},   {"warmup", 0},
-      {"cold_cache", false}, {"profile_ops", true}};
+      {"name", "e2e"},       {"models", {kModel}},  {"modes", {"resident", "mmap"}},
+      {"threads", 1},        {"ctx", 64},           {"prompt_tokens", 8},
+      {"gen_tokens", 12},    {"repetitions", 2},    {"warmup", 0},
+      {"cold_cache", false}, {"profile_ops", true}, {"machine_floor", true}};
   RunnerOptions options;
   options.results_dir = fresh_dir("e2e-results");
   options.flashslim_binary = FLASHSLIM_BIN;
@@ -468,6 +501,10 @@ TEST(BenchExperimentEndToEnd, TwoModesTwoRepetitionsOnAFixture) {
     EXPECT_FALSE(c["cv_p99"].is_null());
     EXPECT_EQ(c["tail_breakdown"]["activity"]["all"]["tokens"].get<size_t>(), ms.size());
   }
+  // The machine floor: a sweep of the model file's size, at least 32 passes (gen_tokens 12).
+  EXPECT_EQ(summary["machine_floor"]["bytes"].get<uint64_t>(), fs::file_size(kModel));
+  EXPECT_EQ(summary["machine_floor"]["passes"], 32);
+  EXPECT_GE(summary["machine_floor"]["p99_over_p50"].get<double>(), 1.0);
 
   const fs::path out = fresh_dir("e2e-report");
   const ReportOutcome report = write_report(options.results_dir, out);
@@ -488,6 +525,8 @@ TEST(BenchExperimentEndToEnd, TwoModesTwoRepetitionsOnAFixture) {
   EXPECT_NE(md.find(p99), std::string::npos);
   EXPECT_NE(html.find(p99), std::string::npos);
   EXPECT_NE(md.find("CV of p99 across runs"), std::string::npos);
+  EXPECT_NE(md.find(format_machine_floor(summary)), std::string::npos);
+  EXPECT_NE(md.find("machine floor: a memory sweep of"), std::string::npos);
   EXPECT_NE(md.find("Time per op class per decode token"), std::string::npos);
   EXPECT_NE(md.find("Cost of the per-token timing"), std::string::npos);
   const json& ops = summary["configurations"][0]["op_profile"]["ms_per_token"];

@@ -248,8 +248,11 @@ ExperimentConfig parse_experiment_config(const json& document, const std::string
   ExperimentConfig config;
   config.name = document.contains("name") ? get_string(document["name"], top.key("name"))
                                           : std::filesystem::path(source).stem().string();
+  if (document.contains("machine_floor"))
+    config.machine_floor = get_bool(document["machine_floor"], top.key("machine_floor"));
   json settings = document;
   settings.erase("variants");
+  settings.erase("machine_floor");
   VariantSettings base = default_settings();
   apply_settings(base, settings, top);
 

@@ -67,6 +67,9 @@ struct VariantSettings {
 
 struct ExperimentConfig {
   std::string name;
+  // Measure the machine's own pass-to-pass jitter once before the runs (machine_jitter.h);
+  // a top-level key only: it describes the machine, not a variant.
+  bool machine_floor = false;
   std::vector<VariantSettings> variants;  // one unnamed variant when none are given
 };
 

@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -17,6 +18,7 @@
 #include "bench/disk_activity.h"
 #include "bench/ebpf_trace.h"
 #include "bench/experiment_summary.h"
+#include "bench/machine_jitter.h"
 #include "bench/provenance.h"
 #include "bench/run_activity.h"
 #include "bench/run_results.h"
@@ -146,6 +148,24 @@ PreparedModel prepare_model(const ModelSpec& spec, const RunnerOptions& options)
   model.bytes = fs::file_size(model.path);
   model.sha256 = sha256_hex_of_file(model.path);
   return model;
+}
+
+// The machine's own jitter (machine_jitter.h) before any run, in this process and not in a
+// cgroup: a sweep over the first model's bytes (a resident decode token's memory traffic),
+// as many passes as the longest generation has tokens (at least 32, so p99 is not the max).
+void write_machine_floor(const ExperimentConfig& config,
+                         const std::map<std::string, PreparedModel>& models,
+                         const fs::path& results) {
+  constexpr int kMinPasses = 32;
+  int passes = kMinPasses;
+  for (const VariantSettings& v : config.variants)
+    for (int n : v.gen_tokens) passes = std::max(passes, n);
+  const uint64_t bytes =
+      machine_floor_bytes(models.at(config.variants.front().models.front().label()).bytes);
+  std::fprintf(stderr, "experiment: machine floor: %d passes over %.0f MiB...\n", passes,
+               bytes / 1048576.0);
+  const std::vector<double> pass_ms = measure_machine_jitter(bytes, passes);
+  write_json_file(results / kMachineFloorFile, to_json(machine_floor(bytes, pass_ms)));
 }
 
 // A one-line progress display on stderr: done / total, ETA from the mean run time so far,
@@ -515,6 +535,8 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
   provenance["harness_environment"] = environment_json(env);
   provenance["experiment"] = config.name;
   write_json_file(results / "provenance.json", provenance);
+
+  if (config.machine_floor) write_machine_floor(config, models, results);
 
   // Prompts per (model, length), built with the model's tokenizer.
   std::map<std::pair<std::string, int>, PromptText> prompts;

@@ -445,7 +445,8 @@ std::string achieved_load_note(const json& curve) {
                                    : "");
 }
 
-json evaluate_criteria(const std::vector<json>& configurations, const json& load_curves) {
+json evaluate_criteria(const std::vector<json>& configurations, const json& load_curves,
+                       const json& machine_floor) {
   json criteria = json::array();
   const std::string seed = "seed 002";
   add_fraction_criteria(
@@ -540,7 +541,13 @@ json evaluate_criteria(const std::vector<json>& configurations, const json& load
                     "every token over its run's p50, pooled: {}; pooled over the runs' tokens "
                     "(includes between-run drift, not the target): {}",
                     c["per_run_p99_over_p50"].size(), per_run["median"].get<double>(), worst,
-                    three(c["p99_over_p50_normalised"]), three(c["p99_over_p50_pooled"]))));
+                    three(c["p99_over_p50_normalised"]), three(c["p99_over_p50_pooled"])) +
+            (machine_floor.is_null()
+                 ? ""
+                 : fmt::format("; machine floor (the same memory sweep timed {} times, "
+                               "docs/experiments.md): p99 / p50 {:.3f}",
+                               machine_floor["passes"].get<int>(),
+                               machine_floor["p99_over_p50"].get<double>()))));
   }
   add_fraction_criteria(criteria, stream, "cv_p99", "CV of p99 across runs", target, kStreamCvP99,
                         "needs 2 or more successful stream runs per configuration");
@@ -607,9 +614,13 @@ json summarize_experiment(const fs::path& results_dir, const std::string& experi
     curves.push_back(load_curve(configurations, members));
   }
 
+  const fs::path floor_file = results_dir / kMachineFloorFile;
+  const json machine_floor = fs::exists(floor_file) ? read_json_file(floor_file) : json();
+
   json summary;
   summary["experiment"] = experiment_name;
-  summary["criteria"] = evaluate_criteria(configurations, curves);
+  summary["criteria"] = evaluate_criteria(configurations, curves, machine_floor);
+  summary["machine_floor"] = machine_floor;
   summary["configurations"] = configurations;
   summary["load_curves"] = curves;
   return summary;
@@ -630,7 +641,16 @@ std::string format_criteria(const json& summary) {
         c["source"].get<std::string>(),
         c["detail"].get<std::string>().empty() ? "" : ": " + c["detail"].get<std::string>());
   }
-  return text;
+  const std::string floor = format_machine_floor(summary);
+  return floor.empty() ? text : text + floor + "\n";
+}
+
+std::string format_machine_floor(const json& summary) {
+  const json& floor = summary.value("machine_floor", json());
+  if (floor.is_null()) return "";
+  return fmt::format("machine floor: a memory sweep of {:.0f} MiB, {} passes: p99/p50 {:.3f}",
+                     floor["bytes"].get<double>() / 1048576.0, floor["passes"].get<int>(),
+                     floor["p99_over_p50"].get<double>());
 }
 
 std::string format_configurations(const json& summary) {

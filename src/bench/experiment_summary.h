@@ -44,7 +44,10 @@
 //                     p99_ms, decode_tps, fit {slope_ms_per_percent, intercept_ms, r2,
 //                     max_residual_percent}
 //   criteria[]        criterion, source, scope, value, figure, threshold,
-//                     result ("PASS", "FAIL" or "n/a"), detail
+//                     result ("PASS", "FAIL" or "n/a"), detail (the stream p99 / p50
+//                     criterion's names the machine floor when there is one)
+//   machine_floor     the results directory's machine_floor.json (machine_jitter.h:
+//                     bytes, passes, p50_ms, p99_ms, p99_over_p50), null without
 // CVs are fractions; a statistic without enough data is null.
 #include <filesystem>
 #include <map>
@@ -54,6 +57,9 @@
 #include <vector>
 
 namespace flashslim::bench {
+
+// Written by the runner when the experiment asks for "machine_floor" (machine_jitter.h).
+inline constexpr const char* kMachineFloorFile = "machine_floor.json";
 
 nlohmann::json summarize_experiment(const std::filesystem::path& results_dir,
                                     const std::string& experiment_name);
@@ -70,7 +76,11 @@ std::string scope_label(const nlohmann::json& run, const std::set<std::string>& 
 
 // The criteria as an aligned text table, one line each:
 // "PASS  CV of p99 < 15 %          3.2 %   mmap aidreams260K ... (seed 002)".
+// Followed by format_machine_floor's line when there is one.
 std::string format_criteria(const nlohmann::json& summary);
+// "machine floor: a memory sweep of 637 MiB, 128 passes: p99/p50 1.190" (the summary's
+// machine_floor), or "" without one.
+std::string format_machine_floor(const nlohmann::json& summary);
 // Per configuration: runs ok / measured, decode t/s mean ± sd, p50 / p99 / max per-token
 // latency, p99 / p50 per run (median / max over runs) and pooled, CV of p99 and of peak
 // RSS, as an aligned text table.

@@ -48,7 +48,7 @@ struct BenchFlags {
   std::vector<int> ctx, background_load, cpus;
   int warmup = -1, read_ahead_kb = -1;
   double timeout_s = -1;
-  bool mlock = false, warm_cache = false, profile_ops = false, trace = false;
+  bool mlock = false, warm_cache = false, profile_ops = false, trace = false, machine_floor = false;
 };
 
 void run_table(const BenchFlags& f) {
@@ -150,6 +150,7 @@ void run_experiment(const BenchFlags& f) {
     v.profile_ops = v.profile_ops || f.profile_ops;
     v.trace = v.trace || f.trace;
   }
+  config.machine_floor = config.machine_floor || f.machine_floor;
   options.results_dir = f.out_dir;
   options.flashslim_binary = f.flashslim_binary.empty() ? fs::read_symlink("/proc/self/exe")
                                                         : fs::path(f.flashslim_binary);
@@ -241,6 +242,9 @@ void register_bench_command(CLI::App& app) {
                               "Per-op timings per token (flashslim run --op-profile)"));
   needs_out_dir(cmd->add_flag("--trace", f->trace,
                               "eBPF trace (bpftrace) of block I/O and page faults per phase"));
+  needs_out_dir(cmd->add_flag("--machine-floor", f->machine_floor,
+                              "Time a memory sweep of the model's size first: the machine's own "
+                              "p99/p50 floor (config key machine_floor)"));
   cmd->callback([f] {
     if (f->models.empty() && f->config_path.empty())
       fail("give -m MODEL (or --out-dir DIR --config FILE.json)");
