@@ -82,7 +82,7 @@ std::map<std::string, uint64_t> parse_stat(std::string_view text) {
 
 bool system_has_swap() {
   const std::optional<std::string> meminfo = try_read_kernel_file("/proc/meminfo");
-  return meminfo && find_keyed_u64(*meminfo, "SwapTotal").value_or(0) > 0;
+  return meminfo && find_meminfo_bytes(*meminfo, "SwapTotal").value_or(0) > 0;
 }
 
 }  // namespace

@@ -44,6 +44,21 @@ std::optional<uint64_t> parse_u64(std::string_view text) {
   return value;
 }
 
+// The rest of the line after `key` and its separator (":" and/or blanks).
+std::optional<std::string_view> find_keyed_value(std::string_view text, std::string_view key) {
+  while (!text.empty()) {
+    const size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+    if (line.size() <= key.size() || line.substr(0, key.size()) != key) continue;
+    std::string_view rest = line.substr(key.size());
+    if (rest.front() == ':') rest.remove_prefix(1);
+    if (rest.empty() || (rest.front() != ' ' && rest.front() != '\t')) continue;
+    return rest;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string read_kernel_file(const std::filesystem::path& path) {
@@ -79,17 +94,18 @@ void write_kernel_file(const std::filesystem::path& path, std::string_view value
 }
 
 std::optional<uint64_t> find_keyed_u64(std::string_view text, std::string_view key) {
-  while (!text.empty()) {
-    const size_t end = text.find('\n');
-    std::string_view line = text.substr(0, end);
-    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
-    if (line.size() <= key.size() || line.substr(0, key.size()) != key) continue;
-    std::string_view rest = line.substr(key.size());
-    if (rest.front() == ':') rest.remove_prefix(1);
-    if (rest.empty() || (rest.front() != ' ' && rest.front() != '\t')) continue;
-    return parse_u64(rest);
-  }
-  return std::nullopt;
+  const std::optional<std::string_view> value = find_keyed_value(text, key);
+  return value ? parse_u64(*value) : std::nullopt;
+}
+
+std::optional<uint64_t> find_meminfo_bytes(std::string_view meminfo, std::string_view key) {
+  std::optional<std::string_view> value = find_keyed_value(meminfo, key);
+  if (!value) return std::nullopt;
+  constexpr std::string_view kKib = " kB";
+  if (!value->ends_with(kKib)) return parse_u64(*value);
+  value->remove_suffix(kKib.size());
+  const std::optional<uint64_t> kib = parse_u64(*value);
+  return kib ? std::optional<uint64_t>(*kib * 1024) : std::nullopt;
 }
 
 }  // namespace flashslim::bench

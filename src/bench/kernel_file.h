@@ -22,5 +22,9 @@ void write_kernel_file(const std::filesystem::path& path, std::string_view value
 // Value of `key` in "key value" lines (memory.stat, memory.events, memory.oom_control)
 // or "key: value" lines (/proc/PID/io); std::nullopt if the key is absent.
 std::optional<uint64_t> find_keyed_u64(std::string_view text, std::string_view key);
+// Value of `key` in /proc/meminfo text ("MemAvailable:    1234 kB"), in bytes: a value in
+// kB is KiB; one without a unit (HugePages_Total) is returned as it stands. std::nullopt
+// if the key is absent or its value is not a number.
+std::optional<uint64_t> find_meminfo_bytes(std::string_view meminfo, std::string_view key);
 
 }  // namespace flashslim::bench

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <sstream>
-#include <string>
 
 #include "bench/kernel_file.h"
 #include "bench/stats.h"
@@ -67,17 +65,10 @@ nlohmann::json to_json(const MachineFloor& floor) {
 }
 
 uint64_t machine_floor_bytes(uint64_t model_bytes) {
-  // "MemAvailable:    1234567 kB"
-  std::istringstream meminfo(read_kernel_file("/proc/meminfo"));
-  std::string line;
-  while (std::getline(meminfo, line)) {
-    std::istringstream fields(line);
-    std::string key;
-    uint64_t kib = 0;
-    if (fields >> key >> kib && key == "MemAvailable:")
-      return std::min(model_bytes, kib * 1024 / 2);
-  }
-  fail("/proc/meminfo: no MemAvailable line");
+  const std::optional<uint64_t> available =
+      find_meminfo_bytes(read_kernel_file("/proc/meminfo"), "MemAvailable");
+  if (!available) fail("/proc/meminfo: no MemAvailable line");
+  return std::min(model_bytes, *available / 2);
 }
 
 }  // namespace flashslim::bench
