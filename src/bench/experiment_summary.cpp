@@ -271,8 +271,9 @@ json configuration_summary(const fs::path& results_dir, const std::vector<const 
       token_logs.push_back(read_run_tokens(run_dir));
       const std::vector<double> ms = decode_latencies_ms(token_logs.back().log);
       pooled.insert(pooled.end(), ms.begin(), ms.end());
-      if (!ms.empty() && median(ms) > 0)
-        for (double m : ms) normalised.push_back(m / median(ms));
+      const double run_p50 = ms.empty() ? 0 : median(ms);
+      if (run_p50 > 0)
+        for (double m : ms) normalised.push_back(m / run_p50);
     }
   }
   out["runs_ok"] = ok;
