@@ -84,8 +84,6 @@ void run(const RunFlags& f) {
 
   const int threads = f.threads > 0 ? f.threads : static_cast<int>(std::thread::hardware_concurrency());
   apply_weight_plan(f.weights, model, {threads, fo.n_ctx, fo.n_batch, f.kv_type}, weight_options);
-  // The parsed plan document is freed but not counted in the baseline.
-  release_freed_heap();
   ThreadPool pool(threads);
   GenerationOptions go;
   go.n_predict = f.n_predict;

@@ -1,6 +1,5 @@
 #include "runtime/streaming_weights.h"
 
-#include <malloc.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -12,6 +11,7 @@
 
 #include "core/error.h"
 #include "gguf/tensor_class.h"
+#include "runtime/memory_budget.h"
 #include "storage/io_stats.h"
 #include "tensor/ggml_type.h"
 
@@ -54,11 +54,12 @@ StreamingWeights::StreamingWeights(const Model& model, const storage::Storage& s
       options_(options),
       pool_(plan_.chunks.empty() ? 0 : plan_.n_slots, plan_.chunks.empty() ? 0 : plan_.slot_bytes),
       depth_time_{.ns = std::vector<uint64_t>(options_.prefetch ? options_.queue_depth + 1 : 0)} {
-  // Heap memory freed while loading (model metadata, tokenizer) stays resident
-  // unless given back: the slots and resident rows used to reuse it, but huge-
-  // paged buffers are mapped apart, and it would add to the peak (Llama-2-7B
-  // at 1 GiB: +9 MiB VmHWM, over the budget).
-  malloc_trim(0);
+  // Heap memory freed while loading (model metadata, tokenizer, a parsed --plan
+  // document, the automatic plan's candidates) stays resident unless given
+  // back: the slots and resident rows used to reuse it, but huge-paged buffers
+  // are mapped apart, and it would add to the peak (Llama-2-7B at 1 GiB:
+  // +9 MiB VmHWM, over the budget).
+  release_freed_heap();
   if (kStreamReadAlignment % storage_.alignment() != 0)
     fail("internal: storage {} needs {}-byte alignment, the runtime reads in {}",
          storage_.description(), storage_.alignment(), kStreamReadAlignment);
