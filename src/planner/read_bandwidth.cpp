@@ -32,52 +32,53 @@ void describe_device(const std::string& path, StorageProfile& out) {
   }
 }
 
-// The buffer a point's reads land in: the runtime reads into its slot ring
-// (16-60 MiB in the balanced plans of the 1.1B and 7B models at 25-75%), in
-// turn. Reads into a buffer of read_bytes x depth (8 MiB at 1 MiB x 8) reused
-// by the read that just completed were half as fast: 1.1-1.3 GB/s at every
-// point up to 8 MiB where a 32 MiB ring read 1.8-2.5 in alternated TinyLlama
-// profiles, and runs of the runtime right after read 1.5-2.2. Why is not
-// known; the same buffer in 4 KiB pages read 1.1-1.2 as well.
-constexpr uint64_t kRingBytes = 2 * kPrefetchBytes;
+}  // namespace
 
-// One point: sequential reads of `read_bytes` at `depth` in flight, from
-// `start` on, wrapping from `end` back to `begin`, into a huge-paged ring of
-// at least kRingBytes used in order, as the runtime's slots are (SlotPool).
-// Returns GB/s.
-double measure_point(const storage::Storage& file, uint64_t begin, uint64_t end, uint64_t& start,
-                     uint64_t read_bytes, uint32_t depth, uint64_t total_bytes) {
-  auto queue = file.make_queue(depth);
-  const uint64_t n_parts = std::max<uint64_t>(depth, kRingBytes / read_bytes);
-  storage::AlignedBuffer memory = storage::AlignedBuffer::huge_paged(read_bytes * n_parts);
+std::vector<uint64_t> time_read_windows(const storage::Storage& file, const ReadWindows& shape,
+                                        uint64_t& start) {
+  if (shape.read_bytes == 0 || shape.depth == 0 || shape.reads_per_window == 0 ||
+      shape.windows == 0)
+    fail("timed reads: read size {}, depth {}, {} reads per window, {} windows: each must be "
+         "positive",
+         shape.read_bytes, shape.depth, shape.reads_per_window, shape.windows);
+  if (shape.end - shape.begin < shape.read_bytes)
+    fail("timed reads: range [{}, {}) of {} is shorter than one read of {} bytes", shape.begin,
+         shape.end, file.path(), shape.read_bytes);
+  auto queue = file.make_queue(shape.depth);
+  const uint64_t n_parts = std::max<uint64_t>(shape.depth, kReadRingBytes / shape.read_bytes);
+  storage::AlignedBuffer memory = storage::AlignedBuffer::huge_paged(shape.read_bytes * n_parts);
   std::vector<std::span<uint8_t>> buffers;
   for (uint64_t i = 0; i < n_parts; ++i)
-    buffers.push_back(memory.span().subspan(i * read_bytes, read_bytes));
+    buffers.push_back(memory.span().subspan(i * shape.read_bytes, shape.read_bytes));
   std::deque<uint32_t> free_buffers;
   for (uint32_t i = 0; i < n_parts; ++i) free_buffers.push_back(i);
 
+  const uint64_t total_reads = shape.reads_per_window * shape.windows;
   uint64_t offset = start, issued = 0, done = 0;
-  const uint64_t t0 = storage::now_ns();
-  while (done < total_bytes) {
-    while (issued < total_bytes && queue->in_flight() < depth) {
-      if (offset + read_bytes > end) offset = begin;
+  std::vector<uint64_t> window_ns;
+  window_ns.reserve(shape.windows);
+  uint64_t window_start = storage::now_ns();
+  while (done < total_reads) {
+    while (issued < total_reads && queue->in_flight() < shape.depth) {
+      if (offset + shape.read_bytes > shape.end) offset = shape.begin;
       const uint32_t b = free_buffers.front();
       free_buffers.pop_front();
       queue->submit({offset, buffers[b], b});
-      offset += read_bytes;
-      issued += read_bytes;
+      offset += shape.read_bytes;
+      ++issued;
     }
     const storage::ReadCompletion c = queue->wait_one();
-    if (!c.ok()) fail("read bandwidth measurement: {}", c.error);
+    if (!c.ok()) fail("timed reads of {}: {}", file.path(), c.error);
     free_buffers.push_back(static_cast<uint32_t>(c.tag));
-    done += read_bytes;
+    if (++done % shape.reads_per_window == 0) {
+      const uint64_t now = storage::now_ns();
+      window_ns.push_back(now - window_start);
+      window_start = now;
+    }
   }
-  const uint64_t ns = storage::now_ns() - t0;
   start = offset;
-  return static_cast<double>(done) / static_cast<double>(ns);
+  return window_ns;
 }
-
-}  // namespace
 
 StorageProfile measure_read_bandwidth(const std::string& path, uint64_t data_offset,
                                       const ReadBandwidthOptions& options) {
@@ -98,9 +99,12 @@ StorageProfile measure_read_bandwidth(const std::string& path, uint64_t data_off
       if (options.evict_first) storage::evict_file_from_page_cache(path);
       const uint64_t total = std::max<uint64_t>(options.bytes_per_point, 4ull * read_bytes * depth);
       const uint64_t total_reads = (total + read_bytes - 1) / read_bytes;
-      const double gbps =
-          measure_point(*file, begin, end, start, read_bytes, depth, total_reads * read_bytes);
-      out.curve.push_back({read_bytes, depth, gbps});
+      // One window of every read: the point's mean rate.
+      const std::vector<uint64_t> ns =
+          time_read_windows(*file, {begin, end, read_bytes, depth, total_reads, 1}, start);
+      out.curve.push_back(
+          {read_bytes, depth,
+           static_cast<double>(total_reads * read_bytes) / static_cast<double>(ns[0])});
     }
   }
   if (out.curve.empty())

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "planner/profile.h"
+#include "runtime/auto_planner.h"
+#include "storage/storage.h"
 
 namespace flashslim::planner {
 
@@ -16,6 +18,35 @@ struct ReadBandwidthOptions {
   uint64_t bytes_per_point = 64ull << 20;  // read per (size, depth) point, at least
   bool evict_first = true;                 // evict the file from the page cache before each point
 };
+
+// The buffer timed reads land in: the runtime reads into its slot ring
+// (16-60 MiB in the balanced plans of the 1.1B and 7B models at 25-75%), in
+// turn. Reads into a buffer of read_bytes x depth (8 MiB at 1 MiB x 8) reused
+// by the read that just completed were half as fast: 1.1-1.3 GB/s at every
+// point up to 8 MiB where a 32 MiB ring read 1.8-2.5 in alternated TinyLlama
+// profiles, and runs of the runtime right after read 1.5-2.2. Why is not
+// known; the same buffer in 4 KiB pages read 1.1-1.2 as well.
+inline constexpr uint64_t kReadRingBytes = 2 * kPrefetchBytes;
+
+// Sequential reads of the file range [begin, end), in windows of a fixed
+// number of reads.
+struct ReadWindows {
+  uint64_t begin = 0, end = 0;  // byte offsets, multiples of the storage's alignment
+  uint64_t read_bytes = 0;      // per read, a multiple of the alignment
+  uint32_t depth = 0;           // reads in flight
+  uint64_t reads_per_window = 0;
+  uint64_t windows = 0;
+};
+
+// Reads `shape` from `start` on (updated to where the reads stopped),
+// wrapping from end back to begin, with depth reads in flight, into a
+// huge-paged ring of at least kReadRingBytes used in order, as the runtime's
+// slots are (SlotPool). Returns each window's time, ns: from the end of the
+// window before (the first: from the first submission) to the completion of
+// its last read; the reads keep flowing across windows, as they do across a
+// streamed run's tokens. Throws Error on a failed read or an empty shape.
+std::vector<uint64_t> time_read_windows(const storage::Storage& file, const ReadWindows& shape,
+                                        uint64_t& start);
 
 // Reads the data section of `path` (wrapping around) for every point. The
 // backend in use is stored in `backend` (e.g. the pread-pool fallback).
