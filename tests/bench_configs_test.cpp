@@ -64,4 +64,7 @@ TEST(BenchConfigs, StreamTargetsMeasuresUntracedAndTracesSeparately) {
     }
   }
   EXPECT_EQ(traced, 2u);
+  // Both floors under the tail target: the machine's and the disk's at the stream budget.
+  EXPECT_TRUE(config.machine_floor);
+  EXPECT_TRUE(config.disk_floor);
 }

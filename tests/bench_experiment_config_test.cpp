@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -161,22 +162,34 @@ TEST(BenchExperimentConfig, ErrorsNameTheKeyAndValue) {
             "of \"path\" and \"gen\"");
 }
 
-TEST(BenchExperimentConfig, MachineFloorIsATopLevelBoolean) {
-  EXPECT_FALSE(parse_experiment_config(kMinimal, "experiment.json").machine_floor);
-  json d = kMinimal;
-  d["machine_floor"] = true;
-  EXPECT_TRUE(parse_experiment_config(d, "experiment.json").machine_floor);
-  d["variants"] = {{{"name", "a"}}};
-  EXPECT_TRUE(parse_experiment_config(d, "experiment.json").machine_floor);
-  d["machine_floor"] = "yes";
-  EXPECT_EQ(error_of(d), "experiment.json: machine_floor = 'yes': expected true or false");
-  d = kMinimal;
-  d["machine_floor"] = 1;
-  EXPECT_EQ(error_of(d), "experiment.json: machine_floor = 1: expected true or false");
-  // It describes the machine, so a variant cannot set it.
-  d = kMinimal;
-  d["variants"] = {{{"name", "a"}, {"machine_floor", true}}};
-  EXPECT_EQ(error_of(d), "experiment.json: variants[0]: unknown key 'machine_floor'");
+TEST(BenchExperimentConfig, FloorsAreTopLevelBooleans) {
+  const std::pair<const char*, bool ExperimentConfig::*> floors[] = {
+      {"machine_floor", &ExperimentConfig::machine_floor},
+      {"disk_floor", &ExperimentConfig::disk_floor}};
+  for (const auto& [key, member] : floors) {
+    SCOPED_TRACE(key);
+    EXPECT_FALSE(parse_experiment_config(kMinimal, "experiment.json").*member);
+    json d = kMinimal;
+    d[key] = true;
+    const ExperimentConfig on = parse_experiment_config(d, "experiment.json");
+    EXPECT_TRUE(on.*member);
+    // Each key sets its own floor only.
+    for (const auto& [other_key, other] : floors)
+      if (other != member) {
+        EXPECT_FALSE(on.*other) << other_key;
+      }
+    d["variants"] = {{{"name", "a"}}};
+    EXPECT_TRUE(parse_experiment_config(d, "experiment.json").*member);
+    d[key] = "yes";
+    EXPECT_EQ(error_of(d), fmt::format("experiment.json: {} = 'yes': expected true or false", key));
+    d = kMinimal;
+    d[key] = 1;
+    EXPECT_EQ(error_of(d), fmt::format("experiment.json: {} = 1: expected true or false", key));
+    // It describes the machine, so a variant cannot set it.
+    d = kMinimal;
+    d["variants"] = {{{"name", "a"}, {key, true}}};
+    EXPECT_EQ(error_of(d), fmt::format("experiment.json: variants[0]: unknown key '{}'", key));
+  }
 }
 
 TEST(BenchExperimentConfig, LoadNamesTheFileOnBadJson) {

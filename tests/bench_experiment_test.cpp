@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "bench/cgroup.h"
+#include "bench/disk_floor.h"
 #include "bench/experiment_runner.h"
 #include "bench/experiment_summary.h"
 #include "bench/report.h"
@@ -18,6 +19,7 @@
 #include "bench/thread_sched.h"
 #include "core/error.h"
 #include "model/model.h"
+#include "runtime/memory_budget.h"
 #include "tokenizer/tokenizer.h"
 
 using namespace flashslim;
@@ -53,6 +55,8 @@ class HandMadeResults {
   }
   // The share of its requested load stress-ng gets in the runs added next.
   double background_share = 1.0;
+  // The budget (as written) of the runs added next.
+  std::string budget = "none";
   // A measured, successful run of a configuration with these decode latencies (ms), of
   // which these stall times (ms; none: 0), and this cgroup peak; per token, the runtime's
   // reads: {bytes, ms with reads in flight} (none: not logged).
@@ -65,7 +69,7 @@ class HandMadeResults {
     spec.config_index = config_index;
     spec.model.path = "m.gguf";
     spec.mode = mode;
-    spec.budget = BudgetSpec{"none", std::nullopt};
+    spec.budget = BudgetSpec{budget, std::nullopt};
     spec.threads = 1;
     spec.ctx = 64;
     spec.prompt_tokens = 4;
@@ -222,37 +226,79 @@ TEST(BenchExperimentSummary, TailRatioPerRun) {
   EXPECT_TRUE(tail_split["read_split"].is_null());  // no io_busy_us
 }
 
-TEST(BenchExperimentSummary, MachineFloorBesideTheTailCriterion) {
+TEST(BenchExperimentSummary, FloorsBesideTheTailCriterion) {
   HandMadeResults results("floor");
+  results.budget = "50%";
   results.add(0, "stream", 0, "greedy", {10, 10, 30, 10, 10}, 1000);
   results.add(0, "stream", 0, "greedy", {10, 10, 10, 10, 10}, 1000);
   const std::string tail_name = "p99 / p50 per-token latency, worst run";
   const json without = summarize_experiment(results.dir(), "floor");
   EXPECT_TRUE(without["machine_floor"].is_null());
+  EXPECT_TRUE(without["disk_floor"].is_null());
   EXPECT_EQ(format_machine_floor(without), "");
-  EXPECT_EQ((*find_criterion(without, tail_name, "stream"))["detail"].get<std::string>().find(
-                "machine floor"),
-            std::string::npos);
+  EXPECT_EQ(format_disk_floor(without), "");
+  const std::string plain_detail =
+      (*find_criterion(without, tail_name, "stream"))["detail"].get<std::string>();
+  EXPECT_EQ(plain_detail.find("floor"), std::string::npos);
 
-  const json floor = {{"bytes", 640 << 20},
-                      {"passes", 128},
-                      {"p50_ms", 50.0},
-                      {"p99_ms", 60.0},
-                      {"p99_over_p50", 1.2}};
-  write_json_file(results.dir() / kMachineFloorFile, floor);
+  const json machine = {{"bytes", 640 << 20},
+                        {"passes", 128},
+                        {"p50_ms", 50.0},
+                        {"p99_ms", 60.0},
+                        {"p99_over_p50", 1.2}};
+  write_json_file(results.dir() / kMachineFloorFile, machine);
+  const json measured = {{"budget", "50%"},
+                         {"budget_bytes", 320 << 20},
+                         {"read_bytes_per_token", 300 << 20},
+                         {"window_bytes", 300 << 20},
+                         {"windows", 128},
+                         {"p50_ms", 120.0},
+                         {"p99_ms", 150.0},
+                         {"max_ms", 180.0},
+                         {"p99_over_p50", 1.25},
+                         {"gbps_median", 2.6}};
+  json disk = {{"model", "m"},
+               {"read_bytes", 1 << 20},
+               {"queue_depth", 8},
+               {"budgets", {{{"budget", "25%"}, {"skipped", "below the minimum"}}, measured}}};
+  write_json_file(results.dir() / kDiskFloorFile, disk);
   const json summary = summarize_experiment(results.dir(), "floor");
-  EXPECT_EQ(summary["machine_floor"], floor);
+  EXPECT_EQ(summary["machine_floor"], machine);
+  EXPECT_EQ(summary["disk_floor"], disk);
   const json* tail = find_criterion(summary, tail_name, "stream");
   ASSERT_NE(tail, nullptr);
-  // The floor is shown, the verdict is the criterion's own.
+  // The floors are shown (the disk's at the configuration's budget), the verdict is the
+  // criterion's own.
   EXPECT_EQ((*tail)["result"], (*find_criterion(without, tail_name, "stream"))["result"]);
-  EXPECT_NE((*tail)["detail"].get<std::string>().find("machine floor (the same memory sweep "
-                                                      "timed 128 times, docs/experiments.md): "
-                                                      "p99 / p50 1.200"),
+  EXPECT_EQ((*tail)["detail"].get<std::string>(),
+            plain_detail +
+                "; machine floor (the same memory sweep timed 128 times, docs/experiments.md): "
+                "p99 / p50 1.200; disk floor at 50% (the runtime's reads alone, 128 windows of "
+                "300 MiB, docs/experiments.md): p99 / p50 1.250");
+  const std::string machine_line =
+      "machine floor: a memory sweep of 640 MiB, 128 passes: p99/p50 1.200";
+  const std::string disk_line =
+      "disk floor: m read cold, 1024 KiB reads x 8 in flight, windows of a token's streamed "
+      "bytes: 25% skipped (below the minimum); 50% 128 x 300 MiB: p50 120.0 ms, p99 150.0 ms, "
+      "max 180.0 ms, p99/p50 1.250, 2.60 GB/s median";
+  EXPECT_EQ(format_machine_floor(summary), machine_line);
+  EXPECT_EQ(format_disk_floor(summary), disk_line);
+  EXPECT_NE(format_criteria(summary).find(machine_line + "\n" + disk_line + "\n"),
             std::string::npos);
-  const std::string line = "machine floor: a memory sweep of 640 MiB, 128 passes: p99/p50 1.200";
-  EXPECT_EQ(format_machine_floor(summary), line);
-  EXPECT_NE(format_criteria(summary).find(line + "\n"), std::string::npos);
+
+  // A disk floor of another model, or skipped at this budget, is not shown beside it.
+  fs::remove(results.dir() / kMachineFloorFile);
+  disk["model"] = "other";
+  write_json_file(results.dir() / kDiskFloorFile, disk);
+  EXPECT_EQ((*find_criterion(summarize_experiment(results.dir(), "floor"), tail_name,
+                             "stream"))["detail"],
+            plain_detail);
+  disk["model"] = "m";
+  disk["budgets"] = {{{"budget", "50%"}, {"skipped", "no io_uring"}}};
+  write_json_file(results.dir() / kDiskFloorFile, disk);
+  const json skipped = summarize_experiment(results.dir(), "floor");
+  EXPECT_EQ((*find_criterion(skipped, tail_name, "stream"))["detail"], plain_detail);
+  EXPECT_NE(format_disk_floor(skipped).find("50% skipped (no io_uring)"), std::string::npos);
 }
 
 TEST(BenchExperimentSummary, TailSplitByReads) {
@@ -445,6 +491,99 @@ TEST(BenchExperimentRunner, ChildRunsInItsCgroupOnItsCpusWithTheRunFlags) {
   EXPECT_TRUE(fs::exists(options.results_dir / "provenance.json"));
 }
 
+TEST(BenchExperimentRunner, DiskFloorPerStreamBudgetBeforeTheRuns) {
+  const std::string model_path = std::string(FLASHSLIM_FIXTURES) + "/synth/tiny-llama-Q4_0.gguf";
+  const Model model(model_path);
+  RunSpec shape;  // what the floor's plans depend on, as in the document below
+  shape.threads = 1;
+  shape.ctx = 64;
+  shape.prompt_tokens = 3;
+  // This fixture streams at most ~1.3 MB per token, only in the first ~1.3 MB of budget
+  // above the least a stream plan needs; that least moves with the harness's RSS (~2 MiB
+  // more in the runner than here). Budgets from 1 MiB below it (as this process sees it
+  // now) to 6 MiB above, in 512 KiB steps, put some into that band.
+  const auto planned = [&](uint64_t budget, uint64_t baseline) -> std::optional<uint64_t> {
+    try {
+      return planned_read_bytes_per_token(model, shape, budget, baseline);
+    } catch (const Error&) {
+      return std::nullopt;  // below the least a stream plan needs
+    }
+  };
+  uint64_t least = 1 << 20;
+  while (!planned(least, baseline_rss_bytes())) least += 64 << 10;
+  std::vector<std::string> budgets = {"1M", "1G"};
+  for (int k = -2; k <= 12; ++k) budgets.push_back(std::to_string(least + k * (512 << 10)));
+  const FakeFlashslim fake;
+  // Sync runs count too; a budget both modes run at is measured once.
+  const json document = {
+      {"models", {model_path}},
+      {"modes", {"stream"}},
+      {"budgets", budgets},
+      {"variants",
+       {{{"name", "stream"}}, {{"name", "sync"}, {"modes", {"sync"}}, {"budgets", {"1G"}}}}},
+      {"threads", 1},
+      {"ctx", 64},
+      {"prompt_tokens", 3},
+      {"gen_tokens", 40},
+      {"repetitions", 1},
+      {"warmup", 0},
+      {"cold_cache", false},
+      {"disk_floor", true}};
+  RunnerOptions options;
+  options.results_dir = fresh_dir("disk-floor-results");
+  options.flashslim_binary = fake.path();
+  options.config_text = document.dump();
+  run_experiment(parse_experiment_config(document, "test"), options);
+
+  const json floor = read_json_file(options.results_dir / kDiskFloorFile);
+  EXPECT_EQ(floor["model"], "tiny-llama-Q4_0");
+  EXPECT_EQ(floor["read_bytes"], streaming_read_shape().read_bytes);
+  EXPECT_EQ(floor["queue_depth"], streaming_read_shape().queue_depth);
+  const uint64_t baseline = floor["baseline_rss_bytes"].get<uint64_t>();
+  // One entry per budget, in the runs' order, not one per run.
+  ASSERT_EQ(floor["budgets"].size(), budgets.size()) << floor.dump(2);
+  int measured = 0;
+  for (size_t i = 0; i < budgets.size(); ++i) {
+    const json& b = floor["budgets"][i];
+    SCOPED_TRACE(b.dump());
+    EXPECT_EQ(b["budget"], budgets[i]);
+    // The plan the floor read for is the automatic plan with the recorded baseline.
+    const std::optional<uint64_t> expected = planned(b["budget_bytes"].get<uint64_t>(), baseline);
+    if (!expected) {
+      EXPECT_EQ(b["skipped"].get<std::string>().rfind("budget " + budgets[i] + ": below the ", 0),
+                0u);
+      continue;
+    }
+    const uint64_t per_token = *expected;
+    EXPECT_EQ(b["read_bytes_per_token"], per_token);
+    if (per_token == 0) {
+      EXPECT_EQ(b["skipped"], "the plan at budget " + budgets[i] + " streams nothing");
+      continue;
+    }
+    if (b.contains("skipped") &&
+        b["skipped"].get<std::string>().find("not io_uring O_DIRECT") != std::string::npos)
+      GTEST_SKIP() << b["skipped"];
+    ASSERT_FALSE(b.contains("skipped"));
+    ++measured;
+    EXPECT_EQ(per_token % 4096, 0u);
+    EXPECT_LT(per_token, model.file().file_size);
+    EXPECT_EQ(b["window_bytes"], whole_reads(per_token, streaming_read_shape().read_bytes));
+    EXPECT_EQ(b["windows"], 40);  // the generation's length (more than 32)
+    EXPECT_LE(b["p50_ms"].get<double>(), b["p99_ms"].get<double>());
+    EXPECT_LE(b["p99_ms"].get<double>(), b["max_ms"].get<double>());
+    EXPECT_GE(b["p99_over_p50"].get<double>(), 1.0);
+    EXPECT_GT(b["gbps_median"].get<double>(), 0);
+  }
+  EXPECT_GE(measured, 1);
+  EXPECT_EQ(floor["budgets"][0]["skipped"].get<std::string>().rfind("budget 1M: below the ", 0),
+            0u);
+  EXPECT_EQ(floor["budgets"][1]["skipped"], "the plan at budget 1G streams nothing");
+
+  const json summary = read_json_file(options.results_dir / "summary.json");
+  EXPECT_EQ(summary["disk_floor"], floor);
+  EXPECT_NE(format_criteria(summary).find(format_disk_floor(summary)), std::string::npos);
+}
+
 TEST(BenchExperimentEndToEnd, TwoModesTwoRepetitionsOnAFixture) {
   const RunCapabilities run = probe_run_capabilities(FLASHSLIM_BIN);
   if (!run.token_log || !run.stats_json)
@@ -453,7 +592,8 @@ TEST(BenchExperimentEndToEnd, TwoModesTwoRepetitionsOnAFixture) {
       {"name", "e2e"},       {"models", {kModel}},  {"modes", {"resident", "mmap"}},
       {"threads", 1},        {"ctx", 64},           {"prompt_tokens", 8},
       {"gen_tokens", 12},    {"repetitions", 2},    {"warmup", 0},
-      {"cold_cache", false}, {"profile_ops", true}, {"machine_floor", true}};
+      {"cold_cache", false}, {"profile_ops", true}, {"machine_floor", true},
+      {"disk_floor", true}};
   RunnerOptions options;
   options.results_dir = fresh_dir("e2e-results");
   options.flashslim_binary = FLASHSLIM_BIN;
@@ -505,6 +645,9 @@ TEST(BenchExperimentEndToEnd, TwoModesTwoRepetitionsOnAFixture) {
   EXPECT_EQ(summary["machine_floor"]["bytes"].get<uint64_t>(), fs::file_size(kModel));
   EXPECT_EQ(summary["machine_floor"]["passes"], 32);
   EXPECT_GE(summary["machine_floor"]["p99_over_p50"].get<double>(), 1.0);
+  // The disk floor: these modes read no budget's stream, and the floor says so.
+  EXPECT_EQ(summary["disk_floor"]["skipped"],
+            "no stream or sync run of the first model has a budget");
 
   const fs::path out = fresh_dir("e2e-report");
   const ReportOutcome report = write_report(options.results_dir, out);
@@ -527,6 +670,7 @@ TEST(BenchExperimentEndToEnd, TwoModesTwoRepetitionsOnAFixture) {
   EXPECT_NE(md.find("CV of p99 across runs"), std::string::npos);
   EXPECT_NE(md.find(format_machine_floor(summary)), std::string::npos);
   EXPECT_NE(md.find("machine floor: a memory sweep of"), std::string::npos);
+  EXPECT_NE(md.find(format_disk_floor(summary)), std::string::npos);
   EXPECT_NE(md.find("Time per op class per decode token"), std::string::npos);
   EXPECT_NE(md.find("Cost of the per-token timing"), std::string::npos);
   const json& ops = summary["configurations"][0]["op_profile"]["ms_per_token"];

@@ -250,9 +250,12 @@ ExperimentConfig parse_experiment_config(const json& document, const std::string
                                           : std::filesystem::path(source).stem().string();
   if (document.contains("machine_floor"))
     config.machine_floor = get_bool(document["machine_floor"], top.key("machine_floor"));
+  if (document.contains("disk_floor"))
+    config.disk_floor = get_bool(document["disk_floor"], top.key("disk_floor"));
   json settings = document;
   settings.erase("variants");
   settings.erase("machine_floor");
+  settings.erase("disk_floor");
   VariantSettings base = default_settings();
   apply_settings(base, settings, top);
 

@@ -70,6 +70,9 @@ struct ExperimentConfig {
   // Measure the machine's own pass-to-pass jitter once before the runs (machine_jitter.h);
   // a top-level key only: it describes the machine, not a variant.
   bool machine_floor = false;
+  // Time the model file's cold reads in windows of a token's streamed bytes once before the
+  // runs, per stream and sync budget (disk_floor.h); top level only, as machine_floor.
+  bool disk_floor = false;
   std::vector<VariantSettings> variants;  // one unnamed variant when none are given
 };
 

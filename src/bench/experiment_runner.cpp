@@ -10,12 +10,14 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 
 #include "bench/background_load.h"
 #include "bench/cgroup.h"
 #include "bench/child_process.h"
 #include "bench/disk_activity.h"
+#include "bench/disk_floor.h"
 #include "bench/ebpf_trace.h"
 #include "bench/experiment_summary.h"
 #include "bench/machine_jitter.h"
@@ -27,6 +29,7 @@
 #include "bench/system_control.h"
 #include "core/error.h"
 #include "model/model.h"
+#include "runtime/memory_budget.h"
 #include "storage/page_cache.h"
 #include "tokenizer/tokenizer.h"
 
@@ -150,22 +153,77 @@ PreparedModel prepare_model(const ModelSpec& spec, const RunnerOptions& options)
   return model;
 }
 
+// Samples a floor takes: as many as the longest generation has tokens, at least 32 so that
+// p99 is not the max.
+int floor_samples(const ExperimentConfig& config) {
+  constexpr int kMinSamples = 32;
+  int samples = kMinSamples;
+  for (const VariantSettings& v : config.variants)
+    for (int n : v.gen_tokens) samples = std::max(samples, n);
+  return samples;
+}
+
 // The machine's own jitter (machine_jitter.h) before any run, in this process and not in a
 // cgroup: a sweep over the first model's bytes (a resident decode token's memory traffic),
-// as many passes as the longest generation has tokens (at least 32, so p99 is not the max).
+// one pass per floor sample.
 void write_machine_floor(const ExperimentConfig& config,
                          const std::map<std::string, PreparedModel>& models,
                          const fs::path& results) {
-  constexpr int kMinPasses = 32;
-  int passes = kMinPasses;
-  for (const VariantSettings& v : config.variants)
-    for (int n : v.gen_tokens) passes = std::max(passes, n);
+  const int passes = floor_samples(config);
   const uint64_t bytes =
       machine_floor_bytes(models.at(config.variants.front().models.front().label()).bytes);
   std::fprintf(stderr, "experiment: machine floor: %d passes over %.0f MiB...\n", passes,
                bytes / 1048576.0);
   const std::vector<double> pass_ms = measure_machine_jitter(bytes, passes);
   write_json_file(results / kMachineFloorFile, to_json(machine_floor(bytes, pass_ms)));
+}
+
+// The disk's own jitter (disk_floor.h) before any run, in this process and not in a cgroup:
+// for each budget of the first model's stream and sync runs, the model file read cold with
+// the runtime's reads in windows of the bytes a token streams at that budget, one window
+// per floor sample. A budget whose floor cannot be measured (below a stream plan's
+// minimum, no eviction, no io_uring) says why; the experiment goes on.
+void write_disk_floor(const ExperimentConfig& config, const std::vector<RunSpec>& runs,
+                      const std::map<std::string, PreparedModel>& models, const fs::path& results) {
+  const std::string label = config.variants.front().models.front().label();
+  const PreparedModel& prepared = models.at(label);
+  const Model model(prepared.path);
+  const DiskReadShape shape = streaming_read_shape();
+  const int windows = floor_samples(config);
+  // Once, so every budget's plan assumes the same process.
+  const uint64_t baseline_bytes = baseline_rss_bytes();
+  json budgets = json::array();
+  std::set<std::string> seen;
+  for (const RunSpec& run : runs) {
+    if (run.model.label() != label || (run.mode != "stream" && run.mode != "sync")) continue;
+    const std::optional<uint64_t> budget_bytes = run.budget.resolve(prepared.bytes);
+    if (!budget_bytes || !seen.insert(run.budget.text).second) continue;
+    json entry = {{"budget", run.budget.text}, {"budget_bytes", *budget_bytes}};
+    try {
+      const uint64_t per_token =
+          planned_read_bytes_per_token(model, run, *budget_bytes, baseline_bytes);
+      entry["read_bytes_per_token"] = per_token;
+      if (per_token == 0) fail("the plan at budget {} streams nothing", run.budget.text);
+      const uint64_t window_bytes = whole_reads(per_token, shape.read_bytes);
+      std::fprintf(stderr, "experiment: disk floor at %s: %d windows of %.0f MiB...\n",
+                   run.budget.text.c_str(), windows, window_bytes / 1048576.0);
+      entry.update(to_json(
+          disk_floor(window_bytes, measure_disk_windows(prepared.path, model.file().data_offset,
+                                                        shape, window_bytes, windows))));
+    } catch (const Error& e) {
+      entry["skipped"] = e.what();
+      std::fprintf(stderr, "experiment: no disk floor at %s: %s\n", run.budget.text.c_str(),
+                   e.what());
+    }
+    budgets.push_back(entry);
+  }
+  json floor = {{"model", label},
+                {"baseline_rss_bytes", baseline_bytes},
+                {"read_bytes", shape.read_bytes},
+                {"queue_depth", shape.queue_depth},
+                {"budgets", budgets}};
+  if (budgets.empty()) floor["skipped"] = "no stream or sync run of the first model has a budget";
+  write_json_file(results / kDiskFloorFile, floor);
 }
 
 // A one-line progress display on stderr: done / total, ETA from the mean run time so far,
@@ -537,6 +595,7 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
   write_json_file(results / "provenance.json", provenance);
 
   if (config.machine_floor) write_machine_floor(config, models, results);
+  if (config.disk_floor) write_disk_floor(config, runs, models, results);
 
   // Prompts per (model, length), built with the model's tokenizer.
   std::map<std::pair<std::string, int>, PromptText> prompts;

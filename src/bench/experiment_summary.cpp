@@ -446,8 +446,23 @@ std::string achieved_load_note(const json& curve) {
                                    : "");
 }
 
+// The disk floor (disk_floor.json) measured at a configuration's model and budget, as the
+// tail criterion's detail shows it, or "" when there is none.
+std::string disk_floor_detail(const json& disk_floor, const json& run) {
+  if (disk_floor.is_null() || disk_floor["model"] != run["model"]["label"]) return "";
+  for (const json& b : disk_floor["budgets"]) {
+    if (b["budget"] != run["budget"] || b.contains("skipped")) continue;
+    return fmt::format(
+        "; disk floor at {} (the runtime's reads alone, {} windows of {:.0f} MiB, "
+        "docs/experiments.md): p99 / p50 {:.3f}",
+        b["budget"].get<std::string>(), b["windows"].get<int>(),
+        b["window_bytes"].get<double>() / 1048576.0, b["p99_over_p50"].get<double>());
+  }
+  return "";
+}
+
 json evaluate_criteria(const std::vector<json>& configurations, const json& load_curves,
-                       const json& machine_floor) {
+                       const json& machine_floor, const json& disk_floor) {
   json criteria = json::array();
   const std::string seed = "seed 002";
   add_fraction_criteria(
@@ -548,7 +563,8 @@ json evaluate_criteria(const std::vector<json>& configurations, const json& load
                  : fmt::format("; machine floor (the same memory sweep timed {} times, "
                                "docs/experiments.md): p99 / p50 {:.3f}",
                                machine_floor["passes"].get<int>(),
-                               machine_floor["p99_over_p50"].get<double>()))));
+                               machine_floor["p99_over_p50"].get<double>())) +
+            disk_floor_detail(disk_floor, c["run"])));
   }
   add_fraction_criteria(criteria, stream, "cv_p99", "CV of p99 across runs", target, kStreamCvP99,
                         "needs 2 or more successful stream runs per configuration");
@@ -617,11 +633,14 @@ json summarize_experiment(const fs::path& results_dir, const std::string& experi
 
   const fs::path floor_file = results_dir / kMachineFloorFile;
   const json machine_floor = fs::exists(floor_file) ? read_json_file(floor_file) : json();
+  const fs::path disk_floor_file = results_dir / kDiskFloorFile;
+  const json disk_floor = fs::exists(disk_floor_file) ? read_json_file(disk_floor_file) : json();
 
   json summary;
   summary["experiment"] = experiment_name;
-  summary["criteria"] = evaluate_criteria(configurations, curves, machine_floor);
+  summary["criteria"] = evaluate_criteria(configurations, curves, machine_floor, disk_floor);
   summary["machine_floor"] = machine_floor;
+  summary["disk_floor"] = disk_floor;
   summary["configurations"] = configurations;
   summary["load_curves"] = curves;
   return summary;
@@ -642,8 +661,9 @@ std::string format_criteria(const json& summary) {
         c["source"].get<std::string>(),
         c["detail"].get<std::string>().empty() ? "" : ": " + c["detail"].get<std::string>());
   }
-  const std::string floor = format_machine_floor(summary);
-  return floor.empty() ? text : text + floor + "\n";
+  for (const std::string& floor : {format_machine_floor(summary), format_disk_floor(summary)})
+    if (!floor.empty()) text += floor + "\n";
+  return text;
 }
 
 std::string format_machine_floor(const json& summary) {
@@ -652,6 +672,32 @@ std::string format_machine_floor(const json& summary) {
   return fmt::format("machine floor: a memory sweep of {:.0f} MiB, {} passes: p99/p50 {:.3f}",
                      floor["bytes"].get<double>() / 1048576.0, floor["passes"].get<int>(),
                      floor["p99_over_p50"].get<double>());
+}
+
+std::string format_disk_floor(const json& summary) {
+  const json& floor = summary.value("disk_floor", json());
+  if (floor.is_null()) return "";
+  std::string text = fmt::format(
+      "disk floor: {} read cold, {:.0f} KiB reads x {} in flight, windows of a token's "
+      "streamed bytes:",
+      floor["model"].get<std::string>(), floor["read_bytes"].get<double>() / 1024,
+      floor["queue_depth"].get<int>());
+  if (floor.contains("skipped")) return text + " skipped: " + floor["skipped"].get<std::string>();
+  for (const json& b : floor["budgets"]) {
+    text += fmt::format(" {}", b["budget"].get<std::string>());
+    if (b.contains("skipped")) {
+      text += fmt::format(" skipped ({});", b["skipped"].get<std::string>());
+      continue;
+    }
+    text += fmt::format(
+        " {} x {:.0f} MiB: p50 {:.1f} ms, p99 {:.1f} ms, max {:.1f} ms, p99/p50 {:.3f}, "
+        "{:.2f} GB/s median;",
+        b["windows"].get<int>(), b["window_bytes"].get<double>() / 1048576.0,
+        b["p50_ms"].get<double>(), b["p99_ms"].get<double>(), b["max_ms"].get<double>(),
+        b["p99_over_p50"].get<double>(), b["gbps_median"].get<double>());
+  }
+  text.pop_back();  // the last budget's ';'
+  return text;
 }
 
 std::string format_configurations(const json& summary) {

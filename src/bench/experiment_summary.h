@@ -45,9 +45,15 @@
 //                     max_residual_percent}
 //   criteria[]        criterion, source, scope, value, figure, threshold,
 //                     result ("PASS", "FAIL" or "n/a"), detail (the stream p99 / p50
-//                     criterion's names the machine floor when there is one)
+//                     criterion's names the machine floor and the disk floor at its
+//                     budget when there are ones)
 //   machine_floor     the results directory's machine_floor.json (machine_jitter.h:
 //                     bytes, passes, p50_ms, p99_ms, p99_over_p50), null without
+//   disk_floor        the results directory's disk_floor.json (disk_floor.h): model,
+//                     read_bytes, queue_depth, budgets[] {budget, budget_bytes,
+//                     read_bytes_per_token, window_bytes, windows, p50_ms, p99_ms, max_ms,
+//                     p99_over_p50, gbps_median; or skipped: why}, skipped (no budget at
+//                     all); null without
 // CVs are fractions; a statistic without enough data is null.
 #include <filesystem>
 #include <map>
@@ -60,6 +66,8 @@ namespace flashslim::bench {
 
 // Written by the runner when the experiment asks for "machine_floor" (machine_jitter.h).
 inline constexpr const char* kMachineFloorFile = "machine_floor.json";
+// Written by the runner when the experiment asks for "disk_floor" (disk_floor.h).
+inline constexpr const char* kDiskFloorFile = "disk_floor.json";
 
 nlohmann::json summarize_experiment(const std::filesystem::path& results_dir,
                                     const std::string& experiment_name);
@@ -76,11 +84,16 @@ std::string scope_label(const nlohmann::json& run, const std::set<std::string>& 
 
 // The criteria as an aligned text table, one line each:
 // "PASS  CV of p99 < 15 %          3.2 %   mmap aidreams260K ... (seed 002)".
-// Followed by format_machine_floor's line when there is one.
+// Followed by format_machine_floor's and format_disk_floor's lines when there are ones.
 std::string format_criteria(const nlohmann::json& summary);
 // "machine floor: a memory sweep of 637 MiB, 128 passes: p99/p50 1.190" (the summary's
 // machine_floor), or "" without one.
 std::string format_machine_floor(const nlohmann::json& summary);
+// "disk floor: M read cold, 1024 KiB reads x 8 in flight, windows of a token's streamed
+// bytes: 25% 128 x 436 MiB: p50 .. ms, p99 .. ms, max .. ms, p99/p50 1.250, 2.41 GB/s
+// median; 75% ..." (the summary's disk_floor; a budget without one says why it was
+// skipped), or "" without one.
+std::string format_disk_floor(const nlohmann::json& summary);
 // Per configuration: runs ok / measured, decode t/s mean ± sd, p50 / p99 / max per-token
 // latency, p99 / p50 per run (median / max over runs) and pooled, CV of p99 and of peak
 // RSS, as an aligned text table.

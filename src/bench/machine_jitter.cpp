@@ -50,9 +50,10 @@ MachineFloor machine_floor(uint64_t bytes, std::span<const double> pass_ms) {
   MachineFloor floor;
   floor.bytes = bytes;
   floor.passes = static_cast<int>(pass_ms.size());
-  floor.p50_ms = percentile(pass_ms, 50);
-  floor.p99_ms = percentile(pass_ms, 99);
-  floor.p99_over_p50 = floor.p50_ms > 0 ? floor.p99_ms / floor.p50_ms : 0;
+  const TimeSpread spread = time_spread(pass_ms);
+  floor.p50_ms = spread.p50;
+  floor.p99_ms = spread.p99;
+  floor.p99_over_p50 = spread.p99_over_p50;
   return floor;
 }
 

@@ -199,9 +199,10 @@ void describe_criteria(ReportDocument& doc, const json& summary) {
                     c["detail"].get<std::string>()});
   doc.table({"result", "criterion", "figure", "threshold", "configuration", "source", "detail"},
             rows);
-  // The jitter of the machine itself, beside the p99 / p50 target it bounds from below.
-  const std::string floor = format_machine_floor(summary);
-  if (!floor.empty()) doc.paragraph(floor);
+  // The jitter of the machine and of its disk, beside the p99 / p50 target they bound from
+  // below.
+  for (const std::string& floor : {format_machine_floor(summary), format_disk_floor(summary)})
+    if (!floor.empty()) doc.paragraph(floor);
 }
 
 void describe_configurations(ReportDocument& doc, const json& summary) {

@@ -82,6 +82,15 @@ Summary summarize(std::span<const double> values) {
   return s;
 }
 
+TimeSpread time_spread(std::span<const double> ms) {
+  TimeSpread spread;
+  spread.p50 = percentile(ms, 50);
+  spread.p99 = percentile(ms, 99);
+  spread.max = percentile(ms, 100);
+  spread.p99_over_p50 = spread.p50 > 0 ? spread.p99 / spread.p50 : 0;
+  return spread;
+}
+
 double counter_growth(std::span<const uint64_t> t_ns, std::span<const double> values,
                       uint64_t from_ns, uint64_t to_ns) {
   if (t_ns.size() != values.size())

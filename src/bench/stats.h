@@ -29,6 +29,13 @@ struct Summary {
 
 Summary summarize(std::span<const double> values);
 
+// The spread of repeated timings of the same work (a floor's passes or windows, ms).
+struct TimeSpread {
+  double p50 = 0, p99 = 0, max = 0;
+  double p99_over_p50 = 0;  // 0 when p50 is 0
+};
+TimeSpread time_spread(std::span<const double> ms);
+
 // How much a cumulative counter sampled at times `t_ns` (ascending) with `values` grew
 // between `from_ns` and `to_ns`: its value at each end linearly interpolated between the
 // samples around it, held at the first / last sample outside them. 0 without samples.

@@ -49,6 +49,7 @@ struct BenchFlags {
   int warmup = -1, read_ahead_kb = -1;
   double timeout_s = -1;
   bool mlock = false, warm_cache = false, profile_ops = false, trace = false, machine_floor = false;
+  bool disk_floor = false;
 };
 
 void run_table(const BenchFlags& f) {
@@ -151,6 +152,7 @@ void run_experiment(const BenchFlags& f) {
     v.trace = v.trace || f.trace;
   }
   config.machine_floor = config.machine_floor || f.machine_floor;
+  config.disk_floor = config.disk_floor || f.disk_floor;
   options.results_dir = f.out_dir;
   options.flashslim_binary = f.flashslim_binary.empty() ? fs::read_symlink("/proc/self/exe")
                                                         : fs::path(f.flashslim_binary);
@@ -245,6 +247,10 @@ void register_bench_command(CLI::App& app) {
   needs_out_dir(cmd->add_flag("--machine-floor", f->machine_floor,
                               "Time a memory sweep of the model's size first: the machine's own "
                               "p99/p50 floor (config key machine_floor)"));
+  needs_out_dir(cmd->add_flag("--disk-floor", f->disk_floor,
+                              "Time cold reads of the model in windows of a token's streamed "
+                              "bytes first, per stream/sync budget: the disk's own p99/p50 floor "
+                              "(config key disk_floor)"));
   cmd->callback([f] {
     if (f->models.empty() && f->config_path.empty())
       fail("give -m MODEL (or --out-dir DIR --config FILE.json)");
