@@ -69,6 +69,7 @@ Profile synthetic_profile(const Model& model, double step_ms, double disk_gb_per
   for (uint64_t size : {128ull << 10, 1ull << 20, 8ull << 20})
     for (uint32_t qd : {1u, 8u}) p.storage.curve.push_back({size, qd, disk_gb_per_s});
   p.storage.streaming_read = {1 << 20, 8, disk_gb_per_s};
+  p.storage.sustained_read = {1 << 20, 8, 64 << 20, {disk_gb_per_s}};
   p.memory_gb_per_s = 10;
   p.memory_buffer_bytes = 1 << 20;
   p.baseline_rss_bytes = 10 << 20;
@@ -163,6 +164,17 @@ TEST(PlannerProfile, ReadRateIsTheMedianOfPointsWithAboutTheSameBytesInFlight) {
   EXPECT_EQ(one.queue_depth, 1u);
   EXPECT_DOUBLE_EQ(one.gb_per_s, 0.3);
   EXPECT_THROW(p.read_at(64 << 10, 1), Error);
+}
+
+TEST(PlannerProfile, ExpectedReadRateIsTheSustainedRateScaledByTheCurve) {
+  Profile p;
+  p.storage.curve = {{1 << 20, 8, 2.5}, {1 << 20, 4, 2.0}, {1 << 20, 1, 1.0}};
+  p.storage.sustained_read = {1 << 20, 8, 512 << 20, {2.3, 1.9, 2.1}};  // median 2.1
+  EXPECT_DOUBLE_EQ(p.expected_read_at(1 << 20, 8).gb_per_s, 2.1);
+  // 1 MiB x 4 (neighbours 4 and 8: median 2.25) against 1 MiB x 8 (4 and 8: 2.25).
+  EXPECT_DOUBLE_EQ(p.expected_read_at(1 << 20, 4).gb_per_s, 2.1);
+  // 1 MiB x 1 (1.0 alone) against 2.25: the sustained rate scaled by 1.0 / 2.25.
+  EXPECT_DOUBLE_EQ(p.expected_read_at(1 << 20, 1).gb_per_s, 2.1 / 2.25);
 }
 
 TEST(PlannerSimulator, KnownAnswers) {
@@ -516,14 +528,28 @@ TEST(PlannerJson, SchemaErrorsNameTheKey) {
   j = good;
   j["format_version"] = 99;
   EXPECT_NE(error_of(j).find("version 99"), std::string::npos) << error_of(j);
+  const auto profile_error = [](const nlohmann::json& value) {
+    try {
+      profile_from_json(value, "profile.json");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
   nlohmann::json profile = to_json(p);
   profile["storage"]["curve"][1].erase("gb_per_s");
-  try {
-    profile_from_json(profile, "profile.json");
-    FAIL() << "a profile without gb_per_s was accepted";
-  } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "profile.json: key 'storage.curve[1].gb_per_s': missing");
-  }
+  EXPECT_EQ(profile_error(profile), "profile.json: key 'storage.curve[1].gb_per_s': missing");
+  // A version 2 profile has no sustained read; an empty or negative sample is refused.
+  profile = to_json(p);
+  profile["storage"].erase("sustained_read");
+  EXPECT_EQ(profile_error(profile), "profile.json: key 'storage.sustained_read': missing");
+  profile = to_json(p);
+  profile["storage"]["sustained_read"]["samples_gb_per_s"] = nlohmann::json::array();
+  EXPECT_NE(profile_error(profile).find("'storage.sustained_read.samples_gb_per_s'"),
+            std::string::npos);
+  profile["storage"]["sustained_read"]["samples_gb_per_s"] = {2.0, -1.0};
+  EXPECT_NE(profile_error(profile).find("'storage.sustained_read.samples_gb_per_s[1]'"),
+            std::string::npos);
 }
 
 TEST(PlannerJson, PlansForAnotherModelOrBudgetAreRefused) {

@@ -18,7 +18,15 @@ struct ProfileFlags {
   int32_t threads = 0;
   std::string out_path;
   bool quick = false;
+  std::string sustained_read_bytes;
 };
+
+// "2.21 2.05 2.30"
+std::string sample_list(const std::vector<double>& gb_per_s) {
+  std::string out;
+  for (double g : gb_per_s) out += fmt::format("{}{:.2f}", out.empty() ? "" : " ", g);
+  return out;
+}
 
 void profile(const ProfileFlags& f) {
   const Model model(f.model_path);
@@ -28,20 +36,24 @@ void profile(const ProfileFlags& f) {
   if (f.quick) options = planner::ProfileOptions::quick_calibration(f.threads, budget);
   options.threads = f.threads;
   options.budget_bytes = budget;
+  if (!f.sustained_read_bytes.empty())
+    options.sustained_read_bytes = parse_size(f.sustained_read_bytes, std::nullopt);
   const planner::Profile p = planner::profile_model(model, options);
   planner::save_profile(p, f.out_path);
   // Rated at the reads `run --mode stream` makes.
   const StreamingOptions reads;
-  const planner::BandwidthPoint runtime_read = p.read_at(reads.max_read_bytes, reads.queue_depth);
+  const planner::BandwidthPoint curve_read = p.read_at(reads.max_read_bytes, reads.queue_depth);
+  const planner::SustainedRead& sustained = p.storage.sustained_read;
   std::fprintf(stderr,
                "profile: decode %.2f ms/token compute (%s, %d threads), %.2f while streaming; "
-               "reads of %llu KiB x qd %u %.2f GB/s (%s), the prefetcher alone %.2f; memory %.1f "
-               "GB/s\nprofile: wrote %s\n",
+               "reads of %llu KiB x qd %u (%s): curve %.2f GB/s, sustained %.2f (median of %s, "
+               "planned with), the prefetcher alone %.2f; memory %.1f GB/s\nprofile: wrote %s\n",
                p.decode.total_ms(), p.compute_method.c_str(), p.threads,
                p.decode_streaming.total_ms(),
-               static_cast<unsigned long long>(runtime_read.read_bytes >> 10),
-               runtime_read.queue_depth, runtime_read.gb_per_s, p.storage.backend.c_str(),
-               p.storage.streaming_read.gb_per_s, p.memory_gb_per_s, f.out_path.c_str());
+               static_cast<unsigned long long>(curve_read.read_bytes >> 10), curve_read.queue_depth,
+               p.storage.backend.c_str(), curve_read.gb_per_s, sustained.gb_per_s(),
+               sample_list(sustained.samples_gb_per_s).c_str(), p.storage.streaming_read.gb_per_s,
+               p.memory_gb_per_s, f.out_path.c_str());
 }
 
 }  // namespace
@@ -57,6 +69,9 @@ void register_profile_command(CLI::App& app) {
   cmd->add_option("-t,--threads", flags->threads, "Compute threads (default: all cores)")
       ->check(CLI::Range(1, 1024));
   cmd->add_option("-o,--output", flags->out_path, "profile.json to write")->required();
+  cmd->add_option("--sustained-read-bytes", flags->sustained_read_bytes,
+                  "Bytes per sample of the runtime's reads sustained (K/M/G; default 512M, "
+                  "--quick 64M), three samples spread through the profile");
   cmd->add_flag("--quick", flags->quick, "Short calibration (what `plan` does without --profile)");
   cmd->callback([flags] { profile(*flags); });
 }

@@ -80,17 +80,16 @@ uint64_t weight_memory(const std::vector<ResidentRows>& resident, int32_t n_slot
 // holds); the depth is a power of two, as the curve measures them. Runs keep
 // fewer bytes in flight when the slots are few (two slots of 7 MiB read
 // 0.70-1.03 GB/s, median 0.84, over 7 cold runs of the 1.1B model at 50%,
-// where the curve's best point promised 0.97). Rated by the curve alone, not
-// by the profile's storage.streaming_read: on TinyLlama (session 4, 4 benches)
-// the curve at the runtime's setting was within 15% of the runs' median rate
-// in 3 of 4, the prefetcher's own profile rate read 0.31-1.89 GB/s where runs
-// read 0.35-1.05 (1.89 right after the profile's resident load of the file).
+// where the curve's best point promised 0.97). Rated by the profile's
+// sustained read of the runtime's setting (expected_read_at), not by the
+// curve's point: that point, 64 MiB read once, rated the 7B model's reads at
+// 2.64 GB/s where its runs read 2.15-2.21 (session 6, plan_bench).
 BandwidthPoint read_setting(const Profile& profile, uint64_t read_ahead_bytes) {
   const StreamingOptions reads;
   uint32_t depth = 1;
   while (depth * 2 <= reads.queue_depth && depth * 2 * reads.max_read_bytes <= read_ahead_bytes)
     depth *= 2;
-  return profile.read_at(reads.max_read_bytes, depth);
+  return profile.expected_read_at(reads.max_read_bytes, depth);
 }
 
 // The most chunks any step holds at once (the slots not free to read ahead).

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <optional>
 
+#include "bench/stats.h"
 #include "core/error.h"
 
 namespace flashslim::planner {
@@ -47,6 +48,20 @@ BandwidthPoint Profile::read_at(uint64_t read_bytes, uint32_t queue_depth) const
   return {read_bytes, queue_depth, n % 2 ? near[n / 2] : (near[n / 2 - 1] + near[n / 2]) / 2};
 }
 
+double SustainedRead::gb_per_s() const {
+  if (samples_gb_per_s.empty()) fail("sustained read: no samples");
+  return bench::median(samples_gb_per_s);
+}
+
+BandwidthPoint Profile::expected_read_at(uint64_t read_bytes, uint32_t queue_depth) const {
+  const SustainedRead& s = storage.sustained_read;
+  if (read_bytes == s.read_bytes && queue_depth == s.queue_depth)
+    return {read_bytes, queue_depth, s.gb_per_s()};
+  const double scale =
+      read_at(read_bytes, queue_depth).gb_per_s / read_at(s.read_bytes, s.queue_depth).gb_per_s;
+  return {read_bytes, queue_depth, s.gb_per_s() * scale};
+}
+
 const PassTiming& Profile::prefill_for(int32_t batch) const {
   if (prefill.empty()) fail("profile of {}: no prefill timings", model.file_name);
   const PassTiming* best = &prefill.front();
@@ -82,6 +97,31 @@ PassTiming pass_timing_from_json(const JsonFields& f, size_t n_steps) {
 
 nlohmann::json to_json(const BandwidthPoint& b) {
   return {{"read_bytes", b.read_bytes}, {"queue_depth", b.queue_depth}, {"gb_per_s", b.gb_per_s}};
+}
+
+nlohmann::json to_json(const SustainedRead& s) {
+  return {{"read_bytes", s.read_bytes},
+          {"queue_depth", s.queue_depth},
+          {"bytes_per_sample", s.bytes_per_sample},
+          {"samples_gb_per_s", s.samples_gb_per_s}};
+}
+
+SustainedRead sustained_read_from_json(const JsonFields& f) {
+  SustainedRead s;
+  s.read_bytes = f.u64("read_bytes");
+  s.queue_depth = static_cast<uint32_t>(f.u64("queue_depth"));
+  s.bytes_per_sample = f.u64("bytes_per_sample");
+  if (s.read_bytes == 0 || s.queue_depth == 0 || s.bytes_per_sample < s.read_bytes)
+    f.fail_at("bytes_per_sample",
+              "read size and queue depth must be positive, bytes per sample at least one read");
+  const auto& samples = f.array("samples_gb_per_s");
+  if (samples.empty()) f.fail_at("samples_gb_per_s", "is empty");
+  for (size_t i = 0; i < samples.size(); ++i) {
+    s.samples_gb_per_s.push_back(f.number_at("samples_gb_per_s", i));
+    if (!(s.samples_gb_per_s.back() > 0))
+      f.fail_at(fmt::format("samples_gb_per_s[{}]", i), "must be positive");
+  }
+  return s;
 }
 
 BandwidthPoint bandwidth_point_from_json(const JsonFields& point) {
@@ -120,7 +160,8 @@ nlohmann::json to_json(const Profile& p) {
             {"read_ahead_kb", p.storage.read_ahead_kb},
             {"evicted_before", p.storage.evicted_before},
             {"curve", curve},
-            {"streaming_read", to_json(p.storage.streaming_read)}}},
+            {"streaming_read", to_json(p.storage.streaming_read)},
+            {"sustained_read", to_json(p.storage.sustained_read)}}},
           {"memory", {{"gb_per_s", p.memory_gb_per_s}, {"buffer_bytes", p.memory_buffer_bytes}}}};
 }
 
@@ -169,6 +210,7 @@ Profile profile_from_json(const nlohmann::json& value, const std::string& file) 
     p.storage.curve.push_back(bandwidth_point_from_json(storage.element("curve", i)));
   }
   p.storage.streaming_read = bandwidth_point_from_json(storage.object("streaming_read"));
+  p.storage.sustained_read = sustained_read_from_json(storage.object("sustained_read"));
   const JsonFields memory = top.object("memory");
   p.memory_gb_per_s = memory.number("gb_per_s");
   p.memory_buffer_bytes = memory.u64("buffer_bytes");

@@ -13,7 +13,7 @@
 
 namespace flashslim::planner {
 
-inline constexpr int64_t kProfileFormatVersion = 2;
+inline constexpr int64_t kProfileFormatVersion = 3;
 
 // Compute time of one forward pass over `batch` tokens, per schedule step.
 struct PassTiming {
@@ -32,6 +32,20 @@ struct BandwidthPoint {
   double gb_per_s = 0;
 };
 
+// The runtime's read setting (StreamingOptions: size x depth) read over many
+// bytes, sampled several times through the profile: the curve's points are
+// single short reads (64 MiB, ~30 ms) of a disk whose rate moves 2.0-2.8 GB/s
+// within minutes.
+struct SustainedRead {
+  uint64_t read_bytes = 0;
+  uint32_t queue_depth = 0;
+  uint64_t bytes_per_sample = 0;
+  std::vector<double> samples_gb_per_s;  // in the order taken
+
+  // The rate plans assume for this setting: the median of the samples.
+  double gb_per_s() const;
+};
+
 struct StorageProfile {
   std::string backend;          // Storage::description(), e.g. "io_uring O_DIRECT"
   std::string device;           // block device holding the model file ("" if unknown)
@@ -43,6 +57,7 @@ struct StorageProfile {
   // (size x depth). A check on the curve, not used by plans: it follows the
   // profile's resident load of the file, which the host may still cache.
   BandwidthPoint streaming_read;
+  SustainedRead sustained_read;
 };
 
 struct Profile {
@@ -69,6 +84,10 @@ struct Profile {
   // read sizes within 4x and bytes in flight within 2x of it. Error if the
   // curve has none there.
   BandwidthPoint read_at(uint64_t read_bytes, uint32_t queue_depth) const;
+  // The rate a run's reads of this setting are expected to get: the sustained
+  // rate, scaled by the curve's ratio (read_at) between this setting and the
+  // sustained one when they differ.
+  BandwidthPoint expected_read_at(uint64_t read_bytes, uint32_t queue_depth) const;
   // The prefill timing whose batch is closest to `batch` (log scale).
   const PassTiming& prefill_for(int32_t batch) const;
 };

@@ -11,6 +11,7 @@
 #include "model/model.h"
 #include "planner/memory_bandwidth.h"
 #include "planner/residency.h"
+#include "planner/sustained_read.h"
 #include "planner/timing_weights.h"
 #include "runtime/auto_planner.h"
 #include "runtime/memory_budget.h"
@@ -31,6 +32,7 @@ ProfileOptions ProfileOptions::quick_calibration(int32_t threads,
   o.reads.read_bytes = {256 << 10, 1 << 20, 4 << 20};
   o.reads.queue_depths = {2, 8};
   o.reads.bytes_per_point = 32ull << 20;
+  o.sustained_read_bytes = 64ull << 20;
   o.quick = true;
   return o;
 }
@@ -194,13 +196,30 @@ Profile profile_model(const Model& model, const ProfileOptions& o) {
                o.reads.read_bytes.size(), o.reads.queue_depths.size());
   out.storage = measure_read_bandwidth(model.file().path, model.file().data_offset, o.reads);
 
+  // The runtime's reads, sustained: sampled after the curve, after the
+  // compute timings and after the memory bandwidth, so that the samples span
+  // the profile's minutes of the disk's drift.
+  const StreamingOptions runtime_reads;
+  SustainedReadSampler sustained(model.file().path, model.file().data_offset,
+                                 runtime_reads.max_read_bytes, runtime_reads.queue_depth,
+                                 o.sustained_read_bytes);
+  const auto sample_sustained = [&] {
+    std::fprintf(stderr, "profile: sustained reads, %llu MiB\n",
+                 static_cast<unsigned long long>(o.sustained_read_bytes >> 20));
+    sustained.sample();
+  };
+  sample_sustained();
+
   measure_compute(model, o, threads, out);
+  sample_sustained();
 
   std::fprintf(stderr, "profile: memory bandwidth\n");
   ThreadPool pool(threads);
   const uint64_t llc = last_level_cache_bytes();
   out.memory_buffer_bytes = std::max<uint64_t>(4 * llc, 256ull << 20);
   out.memory_gb_per_s = measure_memory_bandwidth(pool, out.memory_buffer_bytes, o.quick ? 2 : 5);
+  sample_sustained();
+  out.storage.sustained_read = sustained.result();
   return out;
 }
 

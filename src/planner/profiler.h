@@ -22,6 +22,9 @@ struct ProfileOptions {
       .read_bytes = {128 << 10, 256 << 10, 512 << 10, 1 << 20, 2 << 20, 4 << 20, 8 << 20},
       .queue_depths = {1, 2, 4, 8, 16, 32},
   };
+  // Bytes each of the three storage.sustained_read samples reads (~0.25 s
+  // at 2.2 GB/s).
+  uint64_t sustained_read_bytes = 512ull << 20;
   bool quick = false;
 
   // The short calibration `plan` runs without --profile (a few seconds on a
