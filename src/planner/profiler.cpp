@@ -191,14 +191,12 @@ Profile profile_model(const Model& model, const ProfileOptions& o) {
     out.step_weight_bytes.push_back(step.weight_bytes());
   }
 
-  // Storage first, while the file is least likely to be cached.
-  std::fprintf(stderr, "profile: read bandwidth, %zu sizes x %zu queue depths\n",
-               o.reads.read_bytes.size(), o.reads.queue_depths.size());
-  out.storage = measure_read_bandwidth(model.file().path, model.file().data_offset, o.reads);
-
-  // The runtime's reads, sustained: sampled after the curve, after the
-  // compute timings and after the memory bandwidth, so that the samples span
-  // the profile's minutes of the disk's drift.
+  // Storage first, while the file is least likely to be cached: the curve
+  // between samples of the runtime's reads sustained, and the memory
+  // bandwidth (which reads no file) before the last. All before the compute
+  // timings, whose resident load of the file the host caches: samples after
+  // it read 2.50-2.52 GB/s where the one before read 2.35 (TinyLlama), 3.19-3.22
+  // where it read 2.54 (7B), and runs right after read 1.84-2.11 and 2.11-2.46.
   const StreamingOptions runtime_reads;
   SustainedReadSampler sustained(model.file().path, model.file().data_offset,
                                  runtime_reads.max_read_bytes, runtime_reads.queue_depth,
@@ -209,17 +207,22 @@ Profile profile_model(const Model& model, const ProfileOptions& o) {
     sustained.sample();
   };
   sample_sustained();
-
-  measure_compute(model, o, threads, out);
+  std::fprintf(stderr, "profile: read bandwidth, %zu sizes x %zu queue depths\n",
+               o.reads.read_bytes.size(), o.reads.queue_depths.size());
+  out.storage = measure_read_bandwidth(model.file().path, model.file().data_offset, o.reads);
   sample_sustained();
 
   std::fprintf(stderr, "profile: memory bandwidth\n");
-  ThreadPool pool(threads);
-  const uint64_t llc = last_level_cache_bytes();
-  out.memory_buffer_bytes = std::max<uint64_t>(4 * llc, 256ull << 20);
-  out.memory_gb_per_s = measure_memory_bandwidth(pool, out.memory_buffer_bytes, o.quick ? 2 : 5);
+  {
+    ThreadPool pool(threads);
+    const uint64_t llc = last_level_cache_bytes();
+    out.memory_buffer_bytes = std::max<uint64_t>(4 * llc, 256ull << 20);
+    out.memory_gb_per_s = measure_memory_bandwidth(pool, out.memory_buffer_bytes, o.quick ? 2 : 5);
+  }
   sample_sustained();
   out.storage.sustained_read = sustained.result();
+
+  measure_compute(model, o, threads, out);
   return out;
 }
 
