@@ -1,13 +1,20 @@
 // The eBPF trace: attribution of a hand-written bpftrace output to the phases of a run
 // (known counts per phase, other processes' events dropped), and, where bpftrace can run
 // (root, tracefs, the tracepoints), a traced run of the real binary on a fixture.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/loop.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
+#include "bench/child_process.h"
 #include "bench/ebpf_trace.h"
 #include "bench/experiment_runner.h"
+#include "bench/kernel_file.h"
 #include "bench/run_results.h"
 
 using namespace flashslim::bench;
@@ -23,6 +30,60 @@ fs::path fresh_dir(const std::string& name) {
   fs::create_directories(dir);
   return dir;
 }
+
+// A loop device over a sparse file in `dir` whose requests are at most `max_sectors_kb`;
+// detached on destruction. `problem` says why it could not be made ("" when it was).
+class SmallRequestLoopDevice {
+ public:
+  SmallRequestLoopDevice(const fs::path& dir, uint64_t size_bytes, int max_sectors_kb) {
+    const fs::path backing = dir / "loop-backing";
+    std::ofstream(backing).close();
+    fs::resize_file(backing, size_bytes);
+    const int control = ::open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+    if (control < 0) {
+      problem = std::string("cannot open /dev/loop-control: ") + std::strerror(errno);
+      return;
+    }
+    const int file = ::open(backing.c_str(), O_RDWR | O_CLOEXEC);
+    // LOOP_CTL_GET_FREE's device can be taken by another process before LOOP_SET_FD.
+    for (int attempt = 0; attempt < 10 && fd_ < 0; ++attempt) {
+      const int n = ::ioctl(control, LOOP_CTL_GET_FREE);
+      if (n < 0) break;
+      path = "/dev/loop" + std::to_string(n);
+      fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+      if (fd_ >= 0 && ::ioctl(fd_, LOOP_SET_FD, file) != 0) {
+        ::close(fd_);
+        fd_ = -1;
+      }
+    }
+    const int saved_errno = errno;
+    ::close(file);
+    ::close(control);
+    if (fd_ < 0) {
+      problem = std::string("cannot attach a loop device: ") + std::strerror(saved_errno);
+      return;
+    }
+    try {
+      write_kernel_file(fs::path("/sys/block") / path.filename() / "queue" / "max_sectors_kb",
+                        std::to_string(max_sectors_kb));
+    } catch (const std::exception& e) {
+      problem = e.what();
+    }
+  }
+  ~SmallRequestLoopDevice() {
+    if (fd_ < 0) return;
+    ::ioctl(fd_, LOOP_CLR_FD);
+    ::close(fd_);
+  }
+  SmallRequestLoopDevice(const SmallRequestLoopDevice&) = delete;
+  SmallRequestLoopDevice& operator=(const SmallRequestLoopDevice&) = delete;
+
+  fs::path path;
+  std::string problem;
+
+ private:
+  int fd_ = -1;
+};
 
 TEST(EbpfTrace, EventsGoToThePhaseOfTheirTimestamp) {
   const fs::path dir = fresh_dir("summary");
@@ -84,6 +145,31 @@ TEST(EbpfTrace, MalformedBlockLineNamesTheFile) {
               std::string::npos)
         << e.what();
   }
+}
+
+// One 1 MiB direct read is one bio; the device takes at most 64 KiB per request, so the
+// block layer splits it into 16 requests, and all of them are the reader's: the split-off
+// parts never pass block_bio_queue (only the first 64 KiB were traced before block_split
+// was followed). At least: dd may also read its own binary and libraries from disk.
+TEST(EbpfTrace, SplitBiosAreAllTheReadersRequests) {
+  if (const std::string problem = ebpf_trace_problem(); !problem.empty())
+    GTEST_SKIP() << "no eBPF trace here: " << problem;
+  const fs::path dir = fresh_dir("split");
+  constexpr uint64_t kReadBytes = 1 << 20;
+  SmallRequestLoopDevice device(dir, 2 * kReadBytes, 64);
+  if (!device.problem.empty()) GTEST_SKIP() << "no loop device here: " << device.problem;
+  EbpfTrace trace(dir / "trace.txt");
+  ChildSpec reader;
+  reader.argv = {"dd",           "if=" + device.path.string(),
+                 "of=/dev/null", "bs=1M",
+                 "count=1",      "iflag=direct",
+                 "status=none"};
+  const ChildResult read = run_child(reader);
+  trace.stop();
+  ASSERT_TRUE(read.succeeded()) << read.describe();
+  const json run = summarize_trace(dir / "trace.txt", read.pid, nullptr)["phases"]["run"];
+  EXPECT_GE(run["block_bytes"].get<uint64_t>(), kReadBytes) << run.dump();
+  EXPECT_GE(run["block_requests"].get<uint64_t>(), kReadBytes / (64 << 10)) << run.dump();
 }
 
 TEST(EbpfTrace, TracedRunOfTheRealBinary) {

@@ -37,9 +37,13 @@ constexpr auto kStopWait = std::chrono::seconds(5);
 // submitted the request's first bio (block_bio_queue runs in the submitter's context);
 // the request itself may be issued later from a kblockd worker, or merged from several
 // bios, so issue and completion are matched by device and sector, completions running in
-// interrupt context. Bios merged into a request that started elsewhere stay in @ours
-// until the end. Faults are counted in in-kernel buckets of 1 ms instead of printed one
-// by one (millions in mmap mode).
+// interrupt context. A bio larger than the device's limits (max_sectors_kb,
+// max_segments) is split: the remainder goes on as a bio of its own without passing
+// block_bio_queue again (only block_split names its first sector), so block_split hands
+// the mark on; without it an mmap run, whose page-cache read-ahead makes bios of up to
+// read_ahead_kb, lost the tails of every bio above max_sectors_kb. Bios merged into a
+// request that started elsewhere stay in @ours until the end. Faults are counted in in-kernel
+// buckets of 1 ms instead of printed one by one (millions in mmap mode).
 //
 // "ready" cannot come from BEGIN: bpftrace fires BEGIN before it attaches the other
 // probes (a run started on BEGIN lost its first faults, ~1 run in 20). It attaches
@@ -48,6 +52,9 @@ constexpr auto kStopWait = std::chrono::seconds(5);
 constexpr const char* kScript = R"(
 tracepoint:block:block_bio_queue /curtask->real_parent->tgid == $1/ {
   @ours[args->dev, args->sector] = pid;
+}
+tracepoint:block:block_split /@ours[args->dev, args->sector]/ {
+  @ours[args->dev, args->new_sector] = @ours[args->dev, args->sector];
 }
 tracepoint:block:block_rq_issue /@ours[args->dev, args->sector]/ {
   @issue_ns[args->dev, args->sector] = nsecs;
@@ -142,8 +149,9 @@ std::string ebpf_trace_problem() {
                        std::strerror(errno));
   const std::optional<std::string> available = try_read_kernel_file(events);
   if (!available) return fmt::format("cannot read {}", events.string());
-  for (const char* tracepoint : {"block:block_bio_queue", "block:block_rq_issue",
-                                 "block:block_rq_complete", "exceptions:page_fault_user"})
+  for (const char* tracepoint :
+       {"block:block_bio_queue", "block:block_split", "block:block_rq_issue",
+        "block:block_rq_complete", "exceptions:page_fault_user"})
     if (available->find(std::string(tracepoint) + "\n") == std::string::npos)
       return fmt::format("the kernel has no tracepoint {}", tracepoint);
   return "";
