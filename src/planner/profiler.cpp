@@ -196,7 +196,7 @@ Profile profile_model(const Model& model, const ProfileOptions& o) {
   // bandwidth (which reads no file) before the last. All before the compute
   // timings, whose resident load of the file the host caches: samples after
   // it read 2.50-2.52 GB/s where the one before read 2.35 (TinyLlama), 3.19-3.22
-  // where it read 2.54 (7B), and runs right after read 1.84-2.11 and 2.11-2.46.
+  // where it read 2.54 (7B), and runs right after read 1.84-2.11 and 1.99-2.46.
   const StreamingOptions runtime_reads;
   SustainedReadSampler sustained(model.file().path, model.file().data_offset,
                                  runtime_reads.max_read_bytes, runtime_reads.queue_depth,
