@@ -172,6 +172,8 @@ uint64_t min_streaming_bytes(const Model& model, ResidencyPolicy policy) {
 StreamPlan plan_streaming(const Model& model, uint64_t weight_bytes, ResidencyPolicy policy) {
   const auto matrices = planner::schedule_matrices(model);
   const planner::FlexibleOrder order = flexible_order(matrices, weight_bytes);
+  uint64_t matrix_bytes = 0;
+  for (const auto& m : matrices) matrix_bytes += m.info->nbytes;
   // Read ahead kPrefetchBytes where the budget allows it, else the least.
   uint64_t read_ahead_bytes = kPrefetchBytes;
   Candidate best = build(model, matrices, policy, order, 0, read_ahead_bytes);
@@ -184,8 +186,18 @@ StreamPlan plan_streaming(const Model& model, uint64_t weight_bytes, ResidencyPo
         "{}: streaming needs at least {} bytes for weights (vectors, the head's resident rows "
         "and {} slots of {} bytes); {} bytes are left for them",
         model.file().path, best.memory, best.plan.n_slots, best.plan.slot_bytes, weight_bytes);
-  uint64_t lo = 0, hi = 0;
-  for (const auto& m : matrices) hi += m.info->nbytes;
+  // Every weight resident and no slots, where that fits. The search below
+  // cannot find it: one streamed row brings its slots, so keeping all but a
+  // little needs more memory than keeping everything (TinyLlama Q4_0 with
+  // 1-15 MiB more than its weights streamed 15-1 MiB a token). Not for a
+  // model smaller than its least slot pool (the synth fixtures): asked to
+  // stream, it still streams.
+  Candidate whole = build(model, matrices, policy, order, matrix_bytes, read_ahead_bytes);
+  if (whole.memory >= best.memory && whole.memory <= weight_bytes) {
+    finish(whole.plan, weight_bytes);
+    return whole.plan;
+  }
+  uint64_t lo = 0, hi = matrix_bytes;
   // Largest kept bytes whose plan fits: memory grows with `keep` except where
   // the head's shaving absorbs it, so search and keep the best fitting one.
   while (lo < hi) {
