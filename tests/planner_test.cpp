@@ -169,7 +169,7 @@ TEST(PlannerProfile, ReadRateIsTheMedianOfPointsWithAboutTheSameBytesInFlight) {
 TEST(PlannerProfile, ExpectedReadRateIsTheSustainedRateScaledByTheCurve) {
   Profile p;
   p.storage.curve = {{1 << 20, 8, 2.5}, {1 << 20, 4, 2.0}, {1 << 20, 1, 1.0}};
-  p.storage.sustained_read = {1 << 20, 8, 512 << 20, {2.3, 1.9, 2.1}};  // median 2.1
+  p.storage.sustained_read = {1 << 20, 8, 512 << 20, {2.3, 2.1, 2.2}};  // slowest 2.1
   EXPECT_DOUBLE_EQ(p.expected_read_at(1 << 20, 8).gb_per_s, 2.1);
   // 1 MiB x 4 (neighbours 4 and 8: median 2.25) against 1 MiB x 8 (4 and 8: 2.25).
   EXPECT_DOUBLE_EQ(p.expected_read_at(1 << 20, 4).gb_per_s, 2.1);

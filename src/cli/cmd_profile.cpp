@@ -46,7 +46,7 @@ void profile(const ProfileFlags& f) {
   const planner::SustainedRead& sustained = p.storage.sustained_read;
   std::fprintf(stderr,
                "profile: decode %.2f ms/token compute (%s, %d threads), %.2f while streaming; "
-               "reads of %llu KiB x qd %u (%s): curve %.2f GB/s, sustained %.2f (median of %s, "
+               "reads of %llu KiB x qd %u (%s): curve %.2f GB/s, sustained %.2f (slowest of %s, "
                "planned with), the prefetcher alone %.2f; memory %.1f GB/s\nprofile: wrote %s\n",
                p.decode.total_ms(), p.compute_method.c_str(), p.threads,
                p.decode_streaming.total_ms(),

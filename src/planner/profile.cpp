@@ -4,7 +4,6 @@
 #include <cmath>
 #include <optional>
 
-#include "bench/stats.h"
 #include "core/error.h"
 
 namespace flashslim::planner {
@@ -50,7 +49,7 @@ BandwidthPoint Profile::read_at(uint64_t read_bytes, uint32_t queue_depth) const
 
 double SustainedRead::gb_per_s() const {
   if (samples_gb_per_s.empty()) fail("sustained read: no samples");
-  return bench::median(samples_gb_per_s);
+  return *std::min_element(samples_gb_per_s.begin(), samples_gb_per_s.end());
 }
 
 BandwidthPoint Profile::expected_read_at(uint64_t read_bytes, uint32_t queue_depth) const {

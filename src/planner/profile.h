@@ -42,7 +42,10 @@ struct SustainedRead {
   uint64_t bytes_per_sample = 0;
   std::vector<double> samples_gb_per_s;  // in the order taken
 
-  // The rate plans assume for this setting: the median of the samples.
+  // The rate plans assume for this setting: the slowest sample. Samples that
+  // re-read what the profile just read come out faster (the host caches the
+  // file: the 7B's after the curve 2.40-2.69 GB/s, before it 2.21-2.29), and
+  // runs read below every sample (medians 2.01-2.26 in session 7).
   double gb_per_s() const;
 };
 
