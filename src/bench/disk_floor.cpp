@@ -10,7 +10,6 @@
 #include "runtime/auto_planner.h"
 #include "runtime/memory_budget.h"
 #include "runtime/streaming_weights.h"
-#include "storage/aligned_buffer.h"
 #include "storage/page_cache.h"
 #include "storage/storage.h"
 
@@ -53,10 +52,7 @@ std::vector<double> measure_disk_windows(const std::string& path, uint64_t data_
   if (file->description() != "io_uring O_DIRECT")
     fail("disk floor: {} is read through {}, not io_uring O_DIRECT", path, file->description());
   storage::evict_file_from_page_cache(path);
-  const uint64_t align = file->alignment();
-  planner::ReadWindows reads;
-  reads.begin = storage::align_down(data_offset, align);
-  reads.end = storage::align_down(file->size(), align);
+  planner::ReadWindows reads = planner::data_section_reads(*file, data_offset);
   reads.read_bytes = shape.read_bytes;
   reads.depth = shape.queue_depth;
   reads.reads_per_window = whole_reads(window_bytes, shape.read_bytes) / shape.read_bytes;

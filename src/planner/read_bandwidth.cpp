@@ -80,6 +80,20 @@ std::vector<uint64_t> time_read_windows(const storage::Storage& file, const Read
   return window_ns;
 }
 
+double time_read_rate(const storage::Storage& file, const ReadWindows& shape, uint64_t& start) {
+  uint64_t ns = 0;
+  for (uint64_t window_ns : time_read_windows(file, shape, start)) ns += window_ns;
+  return static_cast<double>(shape.reads_per_window * shape.windows * shape.read_bytes) /
+         static_cast<double>(ns);
+}
+
+ReadWindows data_section_reads(const storage::Storage& file, uint64_t data_offset) {
+  ReadWindows reads;
+  reads.begin = storage::align_down(data_offset, file.alignment());
+  reads.end = storage::align_down(file.size(), file.alignment());
+  return reads;
+}
+
 StorageProfile measure_read_bandwidth(const std::string& path, uint64_t data_offset,
                                       const ReadBandwidthOptions& options) {
   StorageProfile out;
@@ -87,28 +101,25 @@ StorageProfile measure_read_bandwidth(const std::string& path, uint64_t data_off
   const auto file = storage::open_storage(path, storage::StorageKind::UringDirect);
   out.backend = file->description();
   const uint64_t align = file->alignment();
-  const uint64_t begin = storage::align_down(data_offset, align);
-  const uint64_t end = storage::align_down(file->size(), align);
-  uint64_t start = begin;
+  ReadWindows reads = data_section_reads(*file, data_offset);
+  uint64_t start = reads.begin;
   out.evicted_before = options.evict_first;
   for (uint64_t read_bytes : options.read_bytes) {
     if (read_bytes % align || read_bytes == 0)
       fail("read bandwidth: read size {} is not a positive multiple of {}", read_bytes, align);
-    if (end - begin < read_bytes) continue;  // the file is smaller than one read
+    if (reads.end - reads.begin < read_bytes) continue;  // the file is smaller than one read
     for (uint32_t depth : options.queue_depths) {
       if (options.evict_first) storage::evict_file_from_page_cache(path);
       const uint64_t total = std::max<uint64_t>(options.bytes_per_point, 4ull * read_bytes * depth);
-      const uint64_t total_reads = (total + read_bytes - 1) / read_bytes;
-      // One window of every read: the point's mean rate.
-      const std::vector<uint64_t> ns =
-          time_read_windows(*file, {begin, end, read_bytes, depth, total_reads, 1}, start);
-      out.curve.push_back(
-          {read_bytes, depth,
-           static_cast<double>(total_reads * read_bytes) / static_cast<double>(ns[0])});
+      reads.read_bytes = read_bytes;
+      reads.depth = depth;
+      reads.reads_per_window = (total + read_bytes - 1) / read_bytes;
+      reads.windows = 1;
+      out.curve.push_back({read_bytes, depth, time_read_rate(*file, reads, start)});
     }
   }
   if (out.curve.empty())
-    fail("{}: too small to measure read bandwidth ({} data bytes)", path, end - begin);
+    fail("{}: too small to measure read bandwidth ({} data bytes)", path, reads.end - reads.begin);
   return out;
 }
 

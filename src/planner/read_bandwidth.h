@@ -48,6 +48,13 @@ struct ReadWindows {
 std::vector<uint64_t> time_read_windows(const storage::Storage& file, const ReadWindows& shape,
                                         uint64_t& start);
 
+// The mean rate of all of `shape`'s reads (time_read_windows), GB/s.
+double time_read_rate(const storage::Storage& file, const ReadWindows& shape, uint64_t& start);
+
+// The range of `file` from `data_offset` to its end, both aligned down to the
+// storage's alignment (O_DIRECT), as the begin and end of a ReadWindows.
+ReadWindows data_section_reads(const storage::Storage& file, uint64_t data_offset);
+
 // Reads the data section of `path` (wrapping around) for every point. The
 // backend in use is stored in `backend` (e.g. the pread-pool fallback).
 StorageProfile measure_read_bandwidth(const std::string& path, uint64_t data_offset,

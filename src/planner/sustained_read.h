@@ -8,6 +8,7 @@
 #include <string>
 
 #include "planner/profile.h"
+#include "planner/read_bandwidth.h"
 #include "storage/storage.h"
 
 namespace flashslim::planner {
@@ -31,7 +32,8 @@ class SustainedReadSampler {
  private:
   std::string path_;
   std::unique_ptr<storage::Storage> file_;
-  uint64_t begin_ = 0, end_ = 0, start_ = 0;  // file offsets of the data section, next read
+  ReadWindows reads_;   // the data section, in one window of a sample's reads
+  uint64_t start_ = 0;  // file offset of the next read
   SustainedRead out_;
 };
 
