@@ -7,9 +7,9 @@
 #include "core/error.h"
 #include "model/forward.h"
 #include "planner/read_bandwidth.h"
-#include "runtime/auto_planner.h"
 #include "runtime/memory_budget.h"
 #include "runtime/streaming_weights.h"
+#include "runtime/weight_modes.h"
 #include "storage/page_cache.h"
 #include "storage/storage.h"
 
@@ -27,12 +27,8 @@ uint64_t planned_read_bytes_per_token(const Model& model, const RunSpec& run, ui
   // `run` evaluates the prompt in batches of at most its length.
   forward.n_batch = std::min(forward.n_batch, std::max(1, run.prompt_tokens));
   const MemoryBreakdown fixed = fixed_memory(model, forward, run.threads, 1, baseline_bytes);
-  const uint64_t least = fixed.fixed() + min_streaming_bytes(model, ResidencyPolicy::Balanced);
-  if (budget_bytes < least)
-    fail("budget {}: below the {} bytes a stream plan of {} needs ({})", run.budget.text, least,
-         model.file().path, fixed.describe());
   const StreamPlan plan =
-      plan_streaming(model, budget_bytes - fixed.fixed(), ResidencyPolicy::Balanced);
+      plan_streaming_within_budget(model, budget_bytes, fixed, ResidencyPolicy::Balanced);
   uint64_t bytes = 0;
   for (const Chunk& c : plan.chunks) bytes += chunk_read_bytes(c.parts);
   return bytes;

@@ -31,8 +31,9 @@ DiskReadShape streaming_read_shape();
 // memory everything but the weights needs is computed as `flashslim run` computes it, for
 // a process whose baseline RSS is `baseline_bytes` (the harness passes its own,
 // baseline_rss_bytes(), standing in for the run's: TinyLlama runs measure 10.0-10.5 MiB;
-// the difference moves the residency, and so these bytes, by as much). Throws Error when
-// the budget is below what a stream plan needs.
+// the difference moves the residency, and so these bytes, by as much). Throws
+// plan_streaming_within_budget's Error (as `run` refuses) when the budget is below what a
+// stream plan needs.
 uint64_t planned_read_bytes_per_token(const Model& model, const RunSpec& run, uint64_t budget_bytes,
                                       uint64_t baseline_bytes);
 

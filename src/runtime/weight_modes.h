@@ -59,6 +59,14 @@ struct OpenedWeights {
   std::unique_ptr<RuntimeWeights> access;
 };
 
+// The automatic planner's plan for sync and stream mode at `budget` bytes, for a run
+// whose everything-but-the-weights is `fixed` (see fixed_memory): plan_streaming over
+// what the budget leaves. Below the least a plan needs: Error "--budget N bytes (..):
+// below the minimum of M bytes (..) for streamed weights (sync or stream mode): process
+// .. + forward .. + scratch .. + weights ..".
+StreamPlan plan_streaming_within_budget(const Model& model, uint64_t budget,
+                                        const MemoryBreakdown& fixed, ResidencyPolicy policy);
+
 // Resolves the mode (auto), checks the budget against `fixed` (everything but
 // the weights; see fixed_memory) plus what the mode's weights need, and opens
 // the weights. Below the minimum: Error "--budget ...: below the minimum of N
