@@ -17,20 +17,23 @@ TEST(BenchMachineJitter, TimesEveryPassOfASmallBuffer) {
   const MachineFloor floor = machine_floor(kBytes, pass_ms);
   EXPECT_EQ(floor.bytes, kBytes);
   EXPECT_EQ(floor.passes, 40);
-  EXPECT_DOUBLE_EQ(floor.p50_ms, percentile(pass_ms, 50));
-  EXPECT_DOUBLE_EQ(floor.p99_ms, percentile(pass_ms, 99));
-  EXPECT_GE(floor.p99_over_p50, 1.0);
+  EXPECT_DOUBLE_EQ(floor.ms.p50, percentile(pass_ms, 50));
+  EXPECT_DOUBLE_EQ(floor.ms.p99, percentile(pass_ms, 99));
+  EXPECT_GE(floor.ms.p99_over_p50, 1.0);
   const nlohmann::json j = to_json(floor);
   EXPECT_EQ(j["passes"], 40);
-  EXPECT_DOUBLE_EQ(j["p99_over_p50"].get<double>(), floor.p99_over_p50);
+  EXPECT_DOUBLE_EQ(j["p50_ms"].get<double>(), floor.ms.p50);
+  EXPECT_DOUBLE_EQ(j["p99_ms"].get<double>(), floor.ms.p99);
+  EXPECT_DOUBLE_EQ(j["p99_over_p50"].get<double>(), floor.ms.p99_over_p50);
+  EXPECT_EQ(j.size(), 5u);  // bytes, passes, p50_ms, p99_ms, p99_over_p50: summary.json's keys
 }
 
 TEST(BenchMachineJitter, KnownPassTimesAndBadArguments) {
   const std::vector<double> pass_ms = {10, 10, 10, 10, 20};
   const MachineFloor floor = machine_floor(4096, pass_ms);
-  EXPECT_DOUBLE_EQ(floor.p50_ms, 10);
-  EXPECT_DOUBLE_EQ(floor.p99_ms, 10 + 0.96 * 10);  // h = 3.96 between 10 and 20
-  EXPECT_DOUBLE_EQ(floor.p99_over_p50, 1.96);
+  EXPECT_DOUBLE_EQ(floor.ms.p50, 10);
+  EXPECT_DOUBLE_EQ(floor.ms.p99, 10 + 0.96 * 10);  // h = 3.96 between 10 and 20
+  EXPECT_DOUBLE_EQ(floor.ms.p99_over_p50, 1.96);
   EXPECT_THROW(measure_machine_jitter(4, 10), flashslim::Error);
   EXPECT_THROW(measure_machine_jitter(4096, 0), flashslim::Error);
 }

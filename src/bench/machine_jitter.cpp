@@ -47,22 +47,15 @@ std::vector<double> measure_machine_jitter(uint64_t bytes, int passes, int warmu
 }
 
 MachineFloor machine_floor(uint64_t bytes, std::span<const double> pass_ms) {
-  MachineFloor floor;
-  floor.bytes = bytes;
-  floor.passes = static_cast<int>(pass_ms.size());
-  const TimeSpread spread = time_spread(pass_ms);
-  floor.p50_ms = spread.p50;
-  floor.p99_ms = spread.p99;
-  floor.p99_over_p50 = spread.p99_over_p50;
-  return floor;
+  return {bytes, static_cast<int>(pass_ms.size()), time_spread(pass_ms)};
 }
 
 nlohmann::json to_json(const MachineFloor& floor) {
   return {{"bytes", floor.bytes},
           {"passes", floor.passes},
-          {"p50_ms", floor.p50_ms},
-          {"p99_ms", floor.p99_ms},
-          {"p99_over_p50", floor.p99_over_p50}};
+          {"p50_ms", floor.ms.p50},
+          {"p99_ms", floor.ms.p99},
+          {"p99_over_p50", floor.ms.p99_over_p50}};
 }
 
 uint64_t machine_floor_bytes(uint64_t model_bytes) {

@@ -9,6 +9,8 @@
 #include <span>
 #include <vector>
 
+#include "bench/stats.h"
+
 namespace flashslim::bench {
 
 // Times `passes` sweeps (each sums every 8-byte word) over a buffer of `bytes`, which is
@@ -19,8 +21,7 @@ std::vector<double> measure_machine_jitter(uint64_t bytes, int passes, int warmu
 struct MachineFloor {
   uint64_t bytes = 0;  // buffer swept per pass
   int passes = 0;
-  double p50_ms = 0, p99_ms = 0;  // of the pass times
-  double p99_over_p50 = 0;
+  TimeSpread ms;  // of the pass times
 };
 
 // The percentiles of `pass_ms` (measure_machine_jitter's result) over a buffer of `bytes`.
