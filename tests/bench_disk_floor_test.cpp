@@ -52,6 +52,37 @@ TEST(BenchDiskFloor, TimesEveryWindowOfAFixtureFile) {
   EXPECT_DOUBLE_EQ(j["gbps_median"].get<double>(), floor.gbps_median);
 }
 
+TEST(BenchDiskFloor, TimesEveryWindowBesideMemorySweeps) {
+  const Model model(kFile);
+  const MemorySweeps sweeps = {4 * kMiB, 2};
+  SweptWindows swept;
+  try {
+    swept = measure_disk_windows_beside_sweeps(kFile, model.file().data_offset, {kMiB, 8}, 3 * kMiB,
+                                               40, sweeps);
+  } catch (const Error& e) {
+    if (std::string(e.what()).find("not io_uring O_DIRECT") == std::string::npos) throw;
+    GTEST_SKIP() << e.what();
+  }
+  ASSERT_EQ(swept.window_ms.size(), 40u);
+  for (double ms : swept.window_ms) EXPECT_GT(ms, 0);
+  // One sweep a window at most (a window starting while one runs adds at most one waiting);
+  // the first starts with the first window and is done before the threads stop.
+  EXPECT_GE(swept.sweep_ms.size(), 1u);
+  EXPECT_LE(swept.sweep_ms.size(), 40u);
+  for (double ms : swept.sweep_ms) EXPECT_GT(ms, 0);
+  const nlohmann::json j = to_json(sweeps, swept.sweep_ms);
+  EXPECT_EQ(j["sweep_bytes"], 4 * kMiB);
+  EXPECT_EQ(j["sweep_threads"], 2);
+  EXPECT_EQ(j["sweeps"], swept.sweep_ms.size());
+  EXPECT_DOUBLE_EQ(j["sweep_p50_ms"].get<double>(), median(swept.sweep_ms));
+  EXPECT_THROW(measure_disk_windows_beside_sweeps(kFile, model.file().data_offset, {kMiB, 8}, kMiB,
+                                                  4, {4 * kMiB, 0}),
+               Error);
+  EXPECT_THROW(measure_disk_windows_beside_sweeps(kFile, model.file().data_offset, {kMiB, 8}, kMiB,
+                                                  4, {8, 2}),
+               Error);
+}
+
 TEST(BenchDiskFloor, KnownWindowTimes) {
   const std::vector<double> window_ms = {10, 10, 10, 10, 20};
   const DiskFloor floor = disk_floor(2'000'000, window_ms);

@@ -14,6 +14,7 @@
 #include "bench/disk_floor.h"
 #include "bench/experiment_runner.h"
 #include "bench/experiment_summary.h"
+#include "bench/machine_jitter.h"
 #include "bench/report.h"
 #include "bench/run_results.h"
 #include "bench/stats.h"
@@ -257,7 +258,19 @@ TEST(BenchExperimentSummary, FloorsBesideTheTailCriterion) {
                          {"p99_ms", 150.0},
                          {"max_ms", 180.0},
                          {"p99_over_p50", 1.25},
-                         {"gbps_median", 2.6}};
+                         {"gbps_median", 2.6},
+                         {"beside_compute",
+                          {{"window_bytes", 300 << 20},
+                           {"windows", 128},
+                           {"p50_ms", 130.0},
+                           {"p99_ms", 169.0},
+                           {"max_ms", 200.0},
+                           {"p99_over_p50", 1.3},
+                           {"gbps_median", 2.4},
+                           {"sweep_bytes", 640 << 20},
+                           {"sweep_threads", 2},
+                           {"sweeps", 120},
+                           {"sweep_p50_ms", 90.0}}}};
   json disk = {{"model", "m"},
                {"read_bytes", 1 << 20},
                {"queue_depth", 8},
@@ -274,14 +287,17 @@ TEST(BenchExperimentSummary, FloorsBesideTheTailCriterion) {
   EXPECT_EQ((*tail)["detail"].get<std::string>(),
             plain_detail +
                 "; machine floor (the same memory sweep timed 128 times, docs/experiments.md): "
-                "p99 / p50 1.200; disk floor at 50% (the runtime's reads alone, 128 windows of "
-                "300 MiB, docs/experiments.md): p99 / p50 1.250");
+                "p99 / p50 1.200; disk floor at 50% (the runtime's reads, 128 windows of "
+                "300 MiB, docs/experiments.md): p99 / p50 1.250 alone, 1.300 beside 2 threads "
+                "sweeping 640 MiB a window");
   const std::string machine_line =
       "machine floor: a memory sweep of 640 MiB, 128 passes: p99/p50 1.200";
   const std::string disk_line =
       "disk floor: m read cold, 1024 KiB reads x 8 in flight, windows of a token's streamed "
       "bytes: 25% skipped (below the minimum); 50% 128 x 300 MiB: p50 120.0 ms, p99 150.0 ms, "
-      "max 180.0 ms, p99/p50 1.250, 2.60 GB/s median";
+      "max 180.0 ms, p99/p50 1.250, 2.60 GB/s median; beside 2 threads sweeping 640 MiB a "
+      "window (120 sweeps, p50 90.0 ms): p50 130.0 ms, p99 169.0 ms, max 200.0 ms, p99/p50 "
+      "1.300, 2.40 GB/s median";
   EXPECT_EQ(format_machine_floor(summary), machine_line);
   EXPECT_EQ(format_disk_floor(summary), disk_line);
   EXPECT_NE(format_criteria(summary).find(machine_line + "\n" + disk_line + "\n"),
@@ -575,6 +591,16 @@ TEST(BenchExperimentRunner, DiskFloorPerStreamBudgetBeforeTheRuns) {
     EXPECT_LE(b["p99_ms"].get<double>(), b["max_ms"].get<double>());
     EXPECT_GE(b["p99_over_p50"].get<double>(), 1.0);
     EXPECT_GT(b["gbps_median"].get<double>(), 0);
+    // Read again beside the run's threads sweeping the model's bytes once a window.
+    const json& beside = b["beside_compute"];
+    EXPECT_EQ(beside["window_bytes"], b["window_bytes"]);
+    EXPECT_EQ(beside["windows"], 40);
+    EXPECT_LE(beside["p50_ms"].get<double>(), beside["p99_ms"].get<double>());
+    EXPECT_GT(beside["gbps_median"].get<double>(), 0);
+    EXPECT_EQ(beside["sweep_bytes"], machine_floor_bytes(model.file().file_size));
+    EXPECT_EQ(beside["sweep_threads"], 1);
+    EXPECT_GE(beside["sweeps"].get<int>(), 1);
+    EXPECT_LE(beside["sweeps"].get<int>(), 40);
   }
   EXPECT_GE(measured, 1);
   EXPECT_EQ(floor["budgets"][0]["skipped"].get<std::string>().rfind(

@@ -1,8 +1,14 @@
 #include "bench/disk_floor.h"
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
 
 #include "bench/experiment_config.h"
+#include "bench/machine_jitter.h"
 #include "bench/stats.h"
 #include "core/error.h"
 #include "model/forward.h"
@@ -38,9 +44,100 @@ uint64_t whole_reads(uint64_t window_bytes, uint64_t read_bytes) {
   return std::max<uint64_t>(1, (window_bytes + read_bytes / 2) / read_bytes) * read_bytes;
 }
 
-std::vector<double> measure_disk_windows(const std::string& path, uint64_t data_offset,
-                                         const DiskReadShape& shape, uint64_t window_bytes,
-                                         int windows) {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// `threads` threads sweeping a buffer of `bytes` together, one sweep per request; a
+// request while a sweep runs has the next start when it ends, and at most one waits.
+class SweepThreads {
+ public:
+  explicit SweepThreads(const MemorySweeps& sweeps)
+      : words_(sweeps.bytes / sizeof(uint64_t), 1),  // written here: the sweeps never fault
+        n_threads_(sweeps.threads) {
+    if (sweeps.threads < 1 || words_.size() < static_cast<size_t>(sweeps.threads))
+      fail(
+          "disk floor beside compute: {} threads sweeping {} bytes, need at least 1 thread and "
+          "8 bytes a thread",
+          sweeps.threads, sweeps.bytes);
+    const size_t share = (words_.size() + n_threads_ - 1) / n_threads_;
+    for (int t = 0; t < n_threads_; ++t) {
+      const size_t begin = std::min(words_.size(), t * share);
+      const std::span<const uint64_t> mine(words_.data() + begin,
+                                           std::min(share, words_.size() - begin));
+      workers_.emplace_back([this, mine] { work(mine); });
+    }
+  }
+  ~SweepThreads() { stop(); }
+
+  void request() {
+    const std::lock_guard lock(mutex_);
+    if (running_ > 0)
+      waiting_ = true;
+    else
+      begin_locked();
+  }
+
+  // Ends the threads once the sweep begun is done (a waiting one does not begin); returns
+  // the whole sweeps' times, ms.
+  std::vector<double> stop() {
+    {
+      const std::lock_guard lock(mutex_);
+      stopping_ = true;
+      waiting_ = false;
+    }
+    wake_.notify_all();
+    for (std::thread& w : workers_)
+      if (w.joinable()) w.join();
+    return sweep_ms_;
+  }
+
+ private:
+  void begin_locked() {
+    ++generation_;
+    running_ = n_threads_;
+    begun_ = Clock::now();
+    wake_.notify_all();
+  }
+
+  void work(std::span<const uint64_t> mine) {
+    uint64_t done_generation = 0;
+    // The sums are kept so the compiler cannot drop the sweeps.
+    volatile uint64_t sink = 0;
+    for (;;) {
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [&] { return stopping_ || generation_ != done_generation; });
+        if (generation_ == done_generation) return;  // stopping, nothing begun left
+        done_generation = generation_;
+      }
+      sink = sink + sweep_words(mine);
+      const std::lock_guard lock(mutex_);
+      if (--running_ > 0) continue;
+      sweep_ms_.push_back(std::chrono::duration<double, std::milli>(Clock::now() - begun_).count());
+      if (waiting_) {
+        waiting_ = false;
+        begin_locked();
+      }
+    }
+  }
+
+  const std::vector<uint64_t> words_;
+  const int n_threads_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  uint64_t generation_ = 0;  // sweeps begun
+  int running_ = 0;          // threads still sweeping the current one
+  bool waiting_ = false;     // a sweep starts when the current one ends
+  bool stopping_ = false;
+  Clock::time_point begun_;
+  std::vector<double> sweep_ms_;
+  std::vector<std::thread> workers_;  // last: started once everything above is
+};
+
+std::vector<double> time_disk_windows(const std::string& path, uint64_t data_offset,
+                                      const DiskReadShape& shape, uint64_t window_bytes,
+                                      int windows, const std::function<void()>& at_window_start) {
   if (windows < 1) fail("disk floor: {} windows, need at least 1", windows);
   const auto file = storage::open_storage(path, storage::StorageKind::UringDirect);
   // The backend falls back (with a notice) where io_uring or O_DIRECT is missing; that
@@ -54,11 +151,30 @@ std::vector<double> measure_disk_windows(const std::string& path, uint64_t data_
   reads.reads_per_window = whole_reads(window_bytes, shape.read_bytes) / shape.read_bytes;
   reads.windows = static_cast<uint64_t>(windows);
   uint64_t start = reads.begin;
-  const std::vector<uint64_t> ns = planner::time_read_windows(*file, reads, start);
+  const std::vector<uint64_t> ns = planner::time_read_windows(*file, reads, start, at_window_start);
   std::vector<double> ms;
   ms.reserve(ns.size());
   for (uint64_t t : ns) ms.push_back(static_cast<double>(t) / 1e6);
   return ms;
+}
+
+}  // namespace
+
+std::vector<double> measure_disk_windows(const std::string& path, uint64_t data_offset,
+                                         const DiskReadShape& shape, uint64_t window_bytes,
+                                         int windows) {
+  return time_disk_windows(path, data_offset, shape, window_bytes, windows, {});
+}
+
+SweptWindows measure_disk_windows_beside_sweeps(const std::string& path, uint64_t data_offset,
+                                                const DiskReadShape& shape, uint64_t window_bytes,
+                                                int windows, const MemorySweeps& sweeps) {
+  SweepThreads threads(sweeps);
+  SweptWindows out;
+  out.window_ms = time_disk_windows(path, data_offset, shape, window_bytes, windows,
+                                    [&threads] { threads.request(); });
+  out.sweep_ms = threads.stop();
+  return out;
 }
 
 DiskFloor disk_floor(uint64_t window_bytes, std::span<const double> window_ms) {
@@ -79,6 +195,13 @@ nlohmann::json to_json(const DiskFloor& floor) {
           {"max_ms", floor.ms.max},
           {"p99_over_p50", floor.ms.p99_over_p50},
           {"gbps_median", floor.gbps_median}};
+}
+
+nlohmann::json to_json(const MemorySweeps& sweeps, std::span<const double> sweep_ms) {
+  return {{"sweep_bytes", sweeps.bytes},
+          {"sweep_threads", sweeps.threads},
+          {"sweeps", sweep_ms.size()},
+          {"sweep_p50_ms", sweep_ms.empty() ? 0.0 : median(sweep_ms)}};
 }
 
 }  // namespace flashslim::bench

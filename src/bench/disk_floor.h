@@ -4,8 +4,10 @@
 // queue depth, into a huge-paged ring as its slots are), timed in windows of the bytes one
 // decode token streams at a budget. When every token waits for its reads, the spread of
 // those window times (p99 / p50) is a floor under the stream runs' per-token p99 / p50
-// that the engine cannot go below on this disk (docs/experiments.md, "Disk floor"). The
-// reads run without compute beside them, so they are faster than a run's own.
+// that the engine cannot go below on this disk (docs/experiments.md, "Disk floor"). Read
+// alone the reads are faster than a run's own, whose compute's memory traffic competes
+// with the disk's transfers; the floor beside memory sweeps (MemorySweeps) stands in for
+// that traffic.
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <span>
@@ -46,6 +48,32 @@ std::vector<double> measure_disk_windows(const std::string& path, uint64_t data_
                                          const DiskReadShape& shape, uint64_t window_bytes,
                                          int windows);
 
+// Compute-like memory traffic beside a floor's reads. In stream mode the runtime computes
+// token t while token t+1's reads are in flight, and a decode token reads every weight
+// once; so at the start of each read window `threads` threads (the run's compute threads)
+// each sweep their share of a buffer of `bytes` (the model's bytes, as machine_floor_bytes
+// sizes it) once, with sweep_words. A proxy: pure memory reads, no arithmetic.
+struct MemorySweeps {
+  uint64_t bytes = 0;  // swept once per window, split evenly over the threads
+  int threads = 0;
+};
+
+struct SweptWindows {
+  std::vector<double> window_ms;  // each window's time, as measure_disk_windows'
+  std::vector<double> sweep_ms;   // each whole sweep: its start to its last thread's end
+};
+
+// measure_disk_windows with `sweeps` beside the reads (the buffer is written before the
+// file is evicted and the reads start). A window that starts while the sweep before is
+// still running has its sweep start as soon as that one ends; further windows starting in
+// the meantime add none, so at most one sweep waits and the sweeps never fall further
+// behind than one (fewer sweeps than windows then: see sweep_ms' size). After the last
+// window the running sweep is finished and a waiting one dropped. Throws Error as
+// measure_disk_windows does, and when threads < 1 or bytes hold less than a word a thread.
+SweptWindows measure_disk_windows_beside_sweeps(const std::string& path, uint64_t data_offset,
+                                                const DiskReadShape& shape, uint64_t window_bytes,
+                                                int windows, const MemorySweeps& sweeps);
+
 // `window_bytes` rounded to whole reads of `read_bytes`, at least one read.
 uint64_t whole_reads(uint64_t window_bytes, uint64_t read_bytes);
 
@@ -60,5 +88,8 @@ struct DiskFloor {
 DiskFloor disk_floor(uint64_t window_bytes, std::span<const double> window_ms);
 // {window_bytes, windows, p50_ms, p99_ms, max_ms, p99_over_p50, gbps_median}.
 nlohmann::json to_json(const DiskFloor& floor);
+// {sweep_bytes, sweep_threads, sweeps, sweep_p50_ms}: the sweeps beside a floor's reads,
+// `sweep_ms` their times (SweptWindows::sweep_ms; p50 0 without any).
+nlohmann::json to_json(const MemorySweeps& sweeps, std::span<const double> sweep_ms);
 
 }  // namespace flashslim::bench

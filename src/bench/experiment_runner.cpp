@@ -181,8 +181,9 @@ void write_machine_floor(const ExperimentConfig& config,
 // The disk's own jitter (disk_floor.h) before any run, in this process and not in a cgroup:
 // for each budget of the first model's stream and sync runs, the model file read cold with
 // the runtime's reads in windows of the bytes a token streams at that budget, one window
-// per floor sample. A budget whose floor cannot be measured (below a stream plan's
-// minimum, no eviction, no io_uring) says why; the experiment goes on.
+// per floor sample; then read again so, with the run's threads sweeping the model's bytes
+// once a window beside the reads ("beside_compute"). A budget whose floor cannot be measured (below
+// a stream plan's minimum, no eviction, no io_uring) says why; the experiment goes on.
 void write_disk_floor(const ExperimentConfig& config, const std::vector<RunSpec>& runs,
                       const std::map<std::string, PreparedModel>& models, const fs::path& results) {
   const std::string label = config.variants.front().models.front().label();
@@ -192,6 +193,8 @@ void write_disk_floor(const ExperimentConfig& config, const std::vector<RunSpec>
   const int windows = floor_samples(config);
   // Once, so every budget's plan assumes the same process.
   const uint64_t baseline_bytes = baseline_rss_bytes();
+  // A decode token's memory traffic, as the machine floor's sweep.
+  const uint64_t sweep_bytes = machine_floor_bytes(prepared.bytes);
   json budgets = json::array();
   std::set<std::string> seen;
   for (const RunSpec& run : runs) {
@@ -210,6 +213,15 @@ void write_disk_floor(const ExperimentConfig& config, const std::vector<RunSpec>
       entry.update(to_json(
           disk_floor(window_bytes, measure_disk_windows(prepared.path, model.file().data_offset,
                                                         shape, window_bytes, windows))));
+      const MemorySweeps sweeps = {sweep_bytes, run.threads};
+      std::fprintf(stderr,
+                   "experiment: disk floor at %s beside %d threads sweeping %.0f MiB a window...\n",
+                   run.budget.text.c_str(), sweeps.threads, sweeps.bytes / 1048576.0);
+      const SweptWindows swept = measure_disk_windows_beside_sweeps(
+          prepared.path, model.file().data_offset, shape, window_bytes, windows, sweeps);
+      json beside = to_json(disk_floor(window_bytes, swept.window_ms));
+      beside.update(to_json(sweeps, swept.sweep_ms));
+      entry["beside_compute"] = beside;
     } catch (const Error& e) {
       entry["skipped"] = e.what();
       std::fprintf(stderr, "experiment: no disk floor at %s: %s\n", run.budget.text.c_str(),

@@ -12,8 +12,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Sums every word; four accumulators so the sweep is bound by memory, not by one add chain.
-uint64_t sweep(const std::vector<uint64_t>& words) {
+}  // namespace
+
+uint64_t sweep_words(std::span<const uint64_t> words) {
   uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
   size_t i = 0;
   for (; i + 4 <= words.size(); i += 4) {
@@ -26,8 +27,6 @@ uint64_t sweep(const std::vector<uint64_t>& words) {
   return s0 + s1 + s2 + s3;
 }
 
-}  // namespace
-
 std::vector<double> measure_machine_jitter(uint64_t bytes, int passes, int warmup_passes) {
   if (bytes < sizeof(uint64_t)) fail("machine floor: buffer of {} bytes, need at least 8", bytes);
   if (passes < 1) fail("machine floor: {} passes, need at least 1", passes);
@@ -35,12 +34,12 @@ std::vector<double> measure_machine_jitter(uint64_t bytes, int passes, int warmu
   const std::vector<uint64_t> words(bytes / sizeof(uint64_t), 1);
   // The sums are kept so the compiler cannot drop the sweeps.
   volatile uint64_t sink = 0;
-  for (int i = 0; i < warmup_passes; ++i) sink = sink + sweep(words);
+  for (int i = 0; i < warmup_passes; ++i) sink = sink + sweep_words(words);
   std::vector<double> pass_ms;
   pass_ms.reserve(static_cast<size_t>(passes));
   for (int i = 0; i < passes; ++i) {
     const Clock::time_point start = Clock::now();
-    sink = sink + sweep(words);
+    sink = sink + sweep_words(words);
     pass_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
   }
   return pass_ms;

@@ -13,6 +13,10 @@
 
 namespace flashslim::bench {
 
+// One sweep: the sum of every word, with four accumulators so it is bound by memory, not
+// by one add chain. The floors' stand-in for a decode token's weight reads.
+uint64_t sweep_words(std::span<const uint64_t> words);
+
 // Times `passes` sweeps (each sums every 8-byte word) over a buffer of `bytes`, which is
 // written first and swept `warmup_passes` times untimed. Returns each pass's time, ms.
 // Throws Error when bytes < 8 or passes < 1.

@@ -35,12 +35,14 @@ void describe_device(const std::string& path, StorageProfile& out) {
 }  // namespace
 
 std::vector<uint64_t> time_read_windows(const storage::Storage& file, const ReadWindows& shape,
-                                        uint64_t& start) {
+                                        uint64_t& start,
+                                        const std::function<void()>& at_window_start) {
   if (shape.read_bytes == 0 || shape.depth == 0 || shape.reads_per_window == 0 ||
       shape.windows == 0)
-    fail("timed reads: read size {}, depth {}, {} reads per window, {} windows: each must be "
-         "positive",
-         shape.read_bytes, shape.depth, shape.reads_per_window, shape.windows);
+    fail(
+        "timed reads: read size {}, depth {}, {} reads per window, {} windows: each must be "
+        "positive",
+        shape.read_bytes, shape.depth, shape.reads_per_window, shape.windows);
   if (shape.end - shape.begin < shape.read_bytes)
     fail("timed reads: range [{}, {}) of {} is shorter than one read of {} bytes", shape.begin,
          shape.end, file.path(), shape.read_bytes);
@@ -58,6 +60,7 @@ std::vector<uint64_t> time_read_windows(const storage::Storage& file, const Read
   std::vector<uint64_t> window_ns;
   window_ns.reserve(shape.windows);
   uint64_t window_start = storage::now_ns();
+  if (at_window_start) at_window_start();
   while (done < total_reads) {
     while (issued < total_reads && queue->in_flight() < shape.depth) {
       if (offset + shape.read_bytes > shape.end) offset = shape.begin;
@@ -74,6 +77,7 @@ std::vector<uint64_t> time_read_windows(const storage::Storage& file, const Read
       const uint64_t now = storage::now_ns();
       window_ns.push_back(now - window_start);
       window_start = now;
+      if (at_window_start && done < total_reads) at_window_start();
     }
   }
   start = offset;

@@ -3,6 +3,7 @@
 // the backend the streaming runtime uses (io_uring + O_DIRECT): sequential
 // reads of each size at each queue depth.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -44,9 +45,13 @@ struct ReadWindows {
 // slots are (SlotPool). Returns each window's time, ns: from the end of the
 // window before (the first: from the first submission) to the completion of
 // its last read; the reads keep flowing across windows, as they do across a
-// streamed run's tokens. Throws Error on a failed read or an empty shape.
+// streamed run's tokens. `at_window_start`, if set, is called as each window's
+// time starts (the bench's disk floor starts memory traffic there); it runs in
+// the reading thread, so it must return at once. Throws Error on a failed read
+// or an empty shape.
 std::vector<uint64_t> time_read_windows(const storage::Storage& file, const ReadWindows& shape,
-                                        uint64_t& start);
+                                        uint64_t& start,
+                                        const std::function<void()>& at_window_start = {});
 
 // The mean rate of all of `shape`'s reads (time_read_windows), GB/s.
 double time_read_rate(const storage::Storage& file, const ReadWindows& shape, uint64_t& start);
