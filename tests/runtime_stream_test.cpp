@@ -218,6 +218,17 @@ TEST(StreamBudget, MoreReadAheadGivesMoreSlotsAndFewerResidentBytes) {
   EXPECT_LT(resident(some), resident(none));
   EXPECT_EQ(unaffordable.n_slots, none.n_slots);
   EXPECT_EQ(resident(unaffordable), resident(none));
+  // open_weights plans with the options' read-ahead, within what the budget leaves.
+  MemoryBreakdown fixed;
+  fixed.process = 10 << 20;
+  WeightOptions o;
+  o.mode = WeightMode::Stream;
+  o.mlock = false;
+  o.budget = SizeSpec{false, fixed.fixed() + least + (2 << 20), 0};
+  o.read_ahead_bytes = 4 << 20;
+  EXPECT_EQ(open_weights(model, o, fixed).plan->n_slots, some.n_slots);
+  o.read_ahead_bytes = 0;
+  EXPECT_EQ(open_weights(model, o, fixed).plan->n_slots, none.n_slots);
   for (uint64_t read_ahead : {uint64_t{16} << 20, uint64_t{1} << 40}) {
     const StreamPlan capped = plan_for(least + (14 << 20), read_ahead);
     EXPECT_EQ(capped.n_slots, kMaxSlots);
