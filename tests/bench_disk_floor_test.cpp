@@ -140,8 +140,4 @@ TEST(BenchDiskFloor, PlannedBytesPerTokenFollowTheBudget) {
   // A larger process leaves less for the weights.
   EXPECT_GT(planned_read_bytes_per_token(model, run, least + (512 << 10), kBaseline + (256 << 10)),
             planned_read_bytes_per_token(model, run, least + (512 << 10), kBaseline));
-  // The run's read_ahead, as `run --read-ahead` plans with it: slots taken from residency.
-  const uint64_t standard = planned_read_bytes_per_token(model, run, least + 2 * kMiB, kBaseline);
-  run.read_ahead = StreamReadAhead{"4M", 4 * kMiB};
-  EXPECT_GT(planned_read_bytes_per_token(model, run, least + 2 * kMiB, kBaseline), standard);
 }

@@ -94,28 +94,6 @@ TEST(BenchExperimentConfig, DefaultsAndRoundRobinOrder) {
   EXPECT_EQ(j.at("read_ahead_kb"), nullptr);
 }
 
-// read_ahead (run --read-ahead) applies to sync and stream runs: their label, run.json and
-// command line carry it; mmap runs do not.
-TEST(BenchExperimentConfig, StreamReadAheadReachesSyncAndStreamRuns) {
-  const json document = {{"models", {"a.gguf"}},
-                         {"modes", {"mmap", "stream"}},
-                         {"warmup", 0},
-                         {"repetitions", 1},
-                         {"read_ahead", "48M"}};
-  const std::vector<RunSpec> runs = expand_runs(parse_experiment_config(document, "exp.json"));
-  ASSERT_EQ(runs.size(), 2u);
-  EXPECT_EQ(runs[1].read_ahead->bytes, 48u << 20);
-  EXPECT_EQ(runs[1].configuration_label(),
-            "a stream budget=none t2 ctx512 p128 n64 greedy load0 read_ahead=48M");
-  EXPECT_EQ(to_json(runs[1]).at("read_ahead"), "48M");
-  EXPECT_EQ(runs[0].configuration_label(), "a mmap budget=none t2 ctx512 p128 n64 greedy load0");
-  EXPECT_EQ(to_json(runs[0]).at("read_ahead"), nullptr);
-  EXPECT_EQ(runs[0].stream_read_ahead(), std::nullopt);
-  json none = document;
-  none["read_ahead"] = nullptr;
-  EXPECT_EQ(expand_runs(parse_experiment_config(none, "exp.json"))[1].read_ahead, std::nullopt);
-}
-
 TEST(BenchExperimentConfig, VariantsOverrideTheBase) {
   const json document = json::parse(R"({
     "models": ["m.gguf"], "modes": ["mmap"], "repetitions": 5, "warmup": 0,
@@ -175,19 +153,6 @@ TEST(BenchExperimentConfig, ErrorsNameTheKeyAndValue) {
   d["sampling"] = {{{"name", "hot"}, {"temperature", -1}}};
   EXPECT_EQ(error_of(d),
             "experiment.json: sampling[0].temperature = -1: expected a number in [0, 100]");
-  d = kMinimal;
-  d["read_ahead"] = "12Q";
-  EXPECT_EQ(error_of(d),
-            "experiment.json: read_ahead = '12Q': expected bytes with K/M/G suffix or a "
-            "percentage");
-  d["read_ahead"] = "10%";
-  EXPECT_EQ(error_of(d),
-            "experiment.json: read_ahead = '10%': a percentage needs a base (e.g. the model file "
-            "size)");
-  d["read_ahead"] = true;
-  EXPECT_EQ(error_of(d),
-            "experiment.json: read_ahead = true: expected bytes with K/M/G suffix (\"48M\") or "
-            "null");
   d = kMinimal;
   d["cpus"] = {1, 1};
   EXPECT_EQ(error_of(d), "experiment.json: cpus = [1,1]: expected distinct CPU numbers");

@@ -60,26 +60,6 @@ void expect_one_line_error(const std::string& args, const std::string& needle) {
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << args << " gave: " << r.out;
 }
 
-// --read-ahead reaches the automatic plan; --stats-json records it and the plan's slots.
-TEST(CliRun, StatsRecordTheReadAheadAndTheSlots) {
-  const std::string stats =
-      testing::TempDir() + "cli_run_test." + std::to_string(getpid()) + ".stats.json";
-  const Result r = flashslim("run -m " + kF32 +
-                             " -p hi -n 2 --temp 0 --mode stream --no-mlock --read-ahead 3M "
-                             "--stats-json " +
-                             stats);
-  ASSERT_EQ(r.exit_code, 0) << r.out;
-  const nlohmann::json s = load_json(stats);
-  EXPECT_EQ(s.at("read_ahead_bytes"), 3u << 20);
-  EXPECT_TRUE(s.at("n_slots").is_number_integer());  // 0 here: this small model fits whole
-  const Result resident =
-      flashslim("run -m " + kF32 + " -p hi -n 2 --temp 0 --mode resident --stats-json " + stats);
-  ASSERT_EQ(resident.exit_code, 0) << resident.out;
-  EXPECT_TRUE(load_json(stats).at("n_slots").is_null());
-  EXPECT_TRUE(load_json(stats).at("read_ahead_bytes").is_null());
-  std::filesystem::remove(stats);
-}
-
 TEST(CliRun, BadInputGivesOneLineErrors) {
   expect_one_line_error("run -m /nonexistent.gguf -p hi", "/nonexistent.gguf");
   expect_one_line_error("run -m " + fixture("README.md") + " -p hi", "magic");
@@ -90,9 +70,6 @@ TEST(CliRun, BadInputGivesOneLineErrors) {
   expect_one_line_error("run -m " + kF32 + " -p hi --temp abc", "--temp");
   expect_one_line_error("run -m " + kF32 + " -p hi --kv-type q4", "--kv-type");
   expect_one_line_error("run -m " + kF32 + " -p hi --mode teleport", "--mode");
-  expect_one_line_error("run -m " + kF32 + " -p hi --read-ahead 12Q", "--read-ahead");
-  expect_one_line_error("run -m " + kF32 + " -p hi --read-ahead 10%", "--read-ahead");
-  expect_one_line_error("run -m " + kF32 + " -p hi --read-ahead 1M --plan p.json", "--read-ahead");
   expect_one_line_error("run -m " + kF32, "--prompt");
   expect_one_line_error("run -m " + fixture("vocab/ggml-vocab-gpt-2.gguf") + " -p hi",
                         "unsupported architecture");

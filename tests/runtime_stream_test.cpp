@@ -197,45 +197,6 @@ TEST(StreamBudget, BelowTheMinimumIsRefusedWithTheMinimum) {
   EXPECT_THROW(open_weights(model, o, fixed), Error);  // streaming needs more than the file here
 }
 
-// The read-ahead asked trades resident rows for slots where the budget binds. This model
-// has 15 MB of matrices in 1 MiB slots; with 2 MiB above the least weight memory, 4 MiB of
-// read-ahead fit (more slots, fewer resident bytes than none) and 16 MiB do not (the least,
-// as none); with 14 MiB above it, 16 MiB and any more get kMaxSlots slots.
-TEST(StreamBudget, MoreReadAheadGivesMoreSlotsAndFewerResidentBytes) {
-  const Model model(fixture("synth/tiny-qwen2-Q8_0.gguf"));
-  const uint64_t least = min_streaming_bytes(model, ResidencyPolicy::Balanced);
-  auto plan_for = [&](uint64_t weight_bytes, uint64_t read_ahead) {
-    const StreamPlan plan =
-        plan_streaming(model, weight_bytes, ResidencyPolicy::Balanced, read_ahead);
-    EXPECT_LE(plan_memory_bytes(plan), weight_bytes);
-    return plan;
-  };
-  auto resident = [](const StreamPlan& plan) { return chunk_read_bytes(plan.resident); };
-  const StreamPlan none = plan_for(least + (2 << 20), 0),
-                   some = plan_for(least + (2 << 20), 4 << 20),
-                   unaffordable = plan_for(least + (2 << 20), 16 << 20);
-  EXPECT_GT(some.n_slots, none.n_slots);
-  EXPECT_LT(resident(some), resident(none));
-  EXPECT_EQ(unaffordable.n_slots, none.n_slots);
-  EXPECT_EQ(resident(unaffordable), resident(none));
-  // open_weights plans with the options' read-ahead, within what the budget leaves.
-  MemoryBreakdown fixed;
-  fixed.process = 10 << 20;
-  WeightOptions o;
-  o.mode = WeightMode::Stream;
-  o.mlock = false;
-  o.budget = SizeSpec{false, fixed.fixed() + least + (2 << 20), 0};
-  o.read_ahead_bytes = 4 << 20;
-  EXPECT_EQ(open_weights(model, o, fixed).plan->n_slots, some.n_slots);
-  o.read_ahead_bytes = 0;
-  EXPECT_EQ(open_weights(model, o, fixed).plan->n_slots, none.n_slots);
-  for (uint64_t read_ahead : {uint64_t{16} << 20, uint64_t{1} << 40}) {
-    const StreamPlan capped = plan_for(least + (14 << 20), read_ahead);
-    EXPECT_EQ(capped.n_slots, kMaxSlots);
-    EXPECT_EQ(capped.window, kMaxSlots - 1);
-  }
-}
-
 size_t thread_count() {
   size_t n = 0;
   DIR* dir = opendir("/proc/self/task");

@@ -34,8 +34,7 @@ uint64_t planned_read_bytes_per_token(const Model& model, const RunSpec& run, ui
   forward.n_batch = std::min(forward.n_batch, std::max(1, run.prompt_tokens));
   const MemoryBreakdown fixed = fixed_memory(model, forward, run.threads, 1, baseline_bytes);
   const StreamPlan plan =
-      plan_streaming_within_budget(model, budget_bytes, fixed, ResidencyPolicy::Balanced,
-                                   run.read_ahead ? run.read_ahead->bytes : kPrefetchBytes);
+      plan_streaming_within_budget(model, budget_bytes, fixed, ResidencyPolicy::Balanced);
   uint64_t bytes = 0;
   for (const Chunk& c : plan.chunks) bytes += chunk_read_bytes(c.parts);
   return bytes;

@@ -29,8 +29,7 @@ struct DiskReadShape {
 DiskReadShape streaming_read_shape();
 
 // The bytes the automatic plan of `run` (its model, threads, context, prompt) at
-// `budget_bytes` reads per decode token (with the run's read_ahead): its chunks, widened to
-// O_DIRECT alignment. The
+// `budget_bytes` reads per decode token: its chunks, widened to O_DIRECT alignment. The
 // memory everything but the weights needs is computed as `flashslim run` computes it, for
 // a process whose baseline RSS is `baseline_bytes` (the harness passes its own,
 // baseline_rss_bytes(), standing in for the run's: TinyLlama runs measure 10.0-10.5 MiB;

@@ -147,22 +147,6 @@ SamplingSpec parse_sampling(const json& value, const Where& where) {
   return s;
 }
 
-StreamReadAhead parse_read_ahead(const json& value, const Where& where) {
-  StreamReadAhead read_ahead;
-  if (value.is_number_unsigned())
-    read_ahead.text = value.dump();
-  else if (value.is_string())
-    read_ahead.text = value.get<std::string>();
-  else
-    bad(where, value, "bytes with K/M/G suffix (\"48M\") or null");
-  try {
-    read_ahead.bytes = parse_size(read_ahead.text, std::nullopt);
-  } catch (const Error& e) {
-    fail("{} = {}", where.str(), e.what());
-  }
-  return read_ahead;
-}
-
 std::string parse_mode(const json& value, const Where& where) {
   const std::string mode = value.is_string() ? value.get<std::string>() : "";
   if (std::find(kModes.begin(), kModes.end(), mode) == kModes.end())
@@ -218,11 +202,6 @@ void apply_settings(VariantSettings& s, const json& object, const Where& where) 
         s.read_ahead_kb.reset();
       else
         s.read_ahead_kb = static_cast<uint64_t>(get_int(value, w, 0, 1 << 30));
-    } else if (key == "read_ahead") {
-      if (value.is_null())
-        s.read_ahead.reset();
-      else
-        s.read_ahead = parse_read_ahead(value, w);
     } else if (key == "timeout_s")
       s.timeout_s = get_number(value, w, 0.001, 1e9);
     else if (key == "profile_ops")
@@ -323,17 +302,11 @@ ExperimentConfig load_experiment_config(const std::filesystem::path& path) {
   return config;
 }
 
-std::optional<StreamReadAhead> RunSpec::stream_read_ahead() const {
-  if (mode != "sync" && mode != "stream") return std::nullopt;
-  return read_ahead;
-}
-
 std::string RunSpec::configuration_label() const {
   std::string label = variant.empty() ? "" : variant + " ";
   label +=
       fmt::format("{} {} budget={} t{} ctx{} p{} n{} {} load{}", model.label(), mode, budget.text,
                   threads, ctx, prompt_tokens, gen_tokens, sampling.name, background_load);
-  if (const auto stream = stream_read_ahead()) label += " read_ahead=" + stream->text;
   return label;
 }
 
@@ -367,7 +340,6 @@ std::vector<RunSpec> expand_runs(const ExperimentConfig& config) {
                       run.mlock = v.mlock;
                       run.cold_cache = v.cold_cache;
                       run.read_ahead_kb = v.read_ahead_kb;
-                      run.read_ahead = v.read_ahead;
                       run.timeout_s = v.timeout_s;
                       run.profile_ops = v.profile_ops;
                       run.trace = v.trace;
@@ -424,7 +396,6 @@ nlohmann::json to_json(const RunSpec& run) {
           {"mlock", run.mlock ? json(*run.mlock) : json(nullptr)},
           {"cold_cache", run.cold_cache},
           {"read_ahead_kb", run.read_ahead_kb ? json(*run.read_ahead_kb) : json(nullptr)},
-          {"read_ahead", run.stream_read_ahead() ? json(run.read_ahead->text) : json(nullptr)},
           {"timeout_s", run.timeout_s},
           {"profile_ops", run.profile_ops},
           {"trace", run.trace}};

@@ -40,13 +40,6 @@ struct SamplingSpec {
   uint64_t seed = 0;
 };
 
-// Streamed weights read ahead of compute in sync and stream runs (run --read-ahead), not
-// the block device's read-ahead (read_ahead_kb).
-struct StreamReadAhead {
-  std::string text;  // as written: "48M"
-  uint64_t bytes = 0;
-};
-
 // Everything one variant runs: the axes and the per-run controls.
 struct VariantSettings {
   std::string name;  // "" when the config has no variants
@@ -65,9 +58,8 @@ struct VariantSettings {
   // Lock resident weights (run --mlock) or not (--no-mlock); nullopt: the run's default
   // (flashslim run locks them in sync and stream mode, not in resident and mmap).
   std::optional<bool> mlock;
-  bool cold_cache = true;                     // drop the page cache before each run
-  std::optional<uint64_t> read_ahead_kb;      // device read-ahead during runs; nullopt = as is
-  std::optional<StreamReadAhead> read_ahead;  // sync/stream runs; nullopt: the run's default
+  bool cold_cache = true;                 // drop the page cache before each run
+  std::optional<uint64_t> read_ahead_kb;  // device read-ahead during runs; nullopt = as is
   double timeout_s = 600;
   bool profile_ops = false;  // per-op timings (run --op-profile)
   bool trace = false;        // eBPF trace of block I/O and page faults (bpftrace)
@@ -107,14 +99,10 @@ struct RunSpec {
   std::optional<bool> mlock;
   bool cold_cache = true;
   std::optional<uint64_t> read_ahead_kb;
-  std::optional<StreamReadAhead> read_ahead;  // passed to sync and stream runs only
   double timeout_s = 0;
   bool profile_ops = false, trace = false;
 
-  // read_ahead in sync and stream mode, where it applies; else nullopt.
-  std::optional<StreamReadAhead> stream_read_ahead() const;
-  // "baseline tinyllama-1.1b-Q4_0 mmap budget=50% t2 ctx512 p128 n64 greedy load0", then
-  // " read_ahead=48M" when stream_read_ahead() has one.
+  // "baseline tinyllama-1.1b-Q4_0 mmap budget=50% t2 ctx512 p128 n64 greedy load0"
   std::string configuration_label() const;
 };
 

@@ -200,13 +200,8 @@ void write_disk_floor(const ExperimentConfig& config, const std::vector<RunSpec>
   for (const RunSpec& run : runs) {
     if (run.model.label() != label || (run.mode != "stream" && run.mode != "sync")) continue;
     const std::optional<uint64_t> budget_bytes = run.budget.resolve(prepared.bytes);
-    const std::optional<StreamReadAhead> read_ahead = run.stream_read_ahead();
-    const json read_ahead_text = read_ahead ? json(read_ahead->text) : json(nullptr);
-    if (!budget_bytes || !seen.insert(run.budget.text + " " + read_ahead_text.dump()).second)
-      continue;
-    json entry = {{"budget", run.budget.text},
-                  {"budget_bytes", *budget_bytes},
-                  {"read_ahead", read_ahead_text}};
+    if (!budget_bytes || !seen.insert(run.budget.text).second) continue;
+    json entry = {{"budget", run.budget.text}, {"budget_bytes", *budget_bytes}};
     try {
       const uint64_t per_token =
           planned_read_bytes_per_token(model, run, *budget_bytes, baseline_bytes);
@@ -392,8 +387,6 @@ json execute_run(const RunSpec& run, const PreparedModel& model, const PromptTex
   }
   if (run.mlock == false && !env.run.no_mlock)
     notes.push_back("mlock: false not applied: this flashslim run has no --no-mlock flag");
-  if (run.stream_read_ahead() && !env.run.read_ahead)
-    notes.push_back("read_ahead not applied: this flashslim run has no --read-ahead flag");
   if (budget && !env.run.budget)
     notes.push_back("flashslim run has no --budget flag: the budget is the cgroup limit only");
   if (!env.run.token_log)
@@ -542,7 +535,7 @@ RunCapabilities probe_run_capabilities(const fs::path& flashslim_binary) {
          result.describe());
   auto has = [&](const char* flag) { return help.find(flag) != std::string::npos; };
   return {has("--token-log"), has("--stats-json"), has("--budget"), has(" --mlock"),
-          has("--no-mlock"),  has("--op-profile"), has("--phases"), has("--read-ahead ")};
+          has("--no-mlock"),  has("--op-profile"), has("--phases")};
 }
 
 std::vector<std::string> run_command(const fs::path& flashslim_binary, const RunSpec& run,
@@ -563,10 +556,6 @@ std::vector<std::string> run_command(const fs::path& flashslim_binary, const Run
   }
   if (run.mlock == true && capabilities.mlock) argv.push_back("--mlock");
   if (run.mlock == false && capabilities.no_mlock) argv.push_back("--no-mlock");
-  if (const auto read_ahead = run.stream_read_ahead(); read_ahead && capabilities.read_ahead) {
-    argv.push_back("--read-ahead");
-    argv.push_back(std::to_string(read_ahead->bytes));
-  }
   if (capabilities.token_log) {
     argv.push_back("--token-log");
     argv.push_back((run_dir / "tokens.jsonl").string());

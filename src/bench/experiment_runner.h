@@ -41,7 +41,7 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
 // so a binary without them is measured from outside only, and the runs say so.
 struct RunCapabilities {
   bool token_log = false, stats_json = false, budget = false, mlock = false, no_mlock = false;
-  bool op_profile = false, phases = false, read_ahead = false;
+  bool op_profile = false, phases = false;
 };
 RunCapabilities probe_run_capabilities(const std::filesystem::path& flashslim_binary);
 

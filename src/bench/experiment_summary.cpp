@@ -462,15 +462,12 @@ std::string describe_windows(const json& floor) {
       floor["p99_over_p50"].get<double>(), floor["gbps_median"].get<double>());
 }
 
-// The disk floor (disk_floor.json) measured at a configuration's model, budget and read-ahead
-// (null: the run's default; files before it had none), as the tail criterion's detail shows
-// it, or "" when there is none.
+// The disk floor (disk_floor.json) measured at a configuration's model and budget, as the
+// tail criterion's detail shows it, or "" when there is none.
 std::string disk_floor_detail(const json& disk_floor, const json& run) {
   if (disk_floor.is_null() || disk_floor["model"] != run["model"]["label"]) return "";
   for (const json& b : disk_floor["budgets"]) {
-    if (b["budget"] != run["budget"] || b.contains("skipped") ||
-        b.value("read_ahead", json()) != run.value("read_ahead", json()))
-      continue;
+    if (b["budget"] != run["budget"] || b.contains("skipped")) continue;
     std::string detail = fmt::format(
         "; disk floor at {} (the runtime's reads, {} windows of {:.0f} MiB, "
         "docs/experiments.md): p99 / p50 {:.3f} alone",
@@ -708,8 +705,6 @@ std::string format_disk_floor(const json& summary) {
   if (floor.contains("skipped")) return text + " skipped: " + floor["skipped"].get<std::string>();
   for (const json& b : floor["budgets"]) {
     text += fmt::format(" {}", b["budget"].get<std::string>());
-    if (const json read_ahead = b.value("read_ahead", json()); read_ahead.is_string())
-      text += fmt::format(" read_ahead={}", read_ahead.get<std::string>());
     if (b.contains("skipped")) {
       text += fmt::format(" skipped ({});", b["skipped"].get<std::string>());
       continue;

@@ -203,8 +203,7 @@ std::vector<json> read_run_records(const fs::path& results_dir) {
 
 std::string runs_csv_header() {
   return "index,config_index,variant,model,mode,budget,budget_bytes,threads,ctx,prompt_tokens,"
-         "gen_tokens,sampling,background_load,read_ahead,repetition,warmup,status,ttft_s,prompt_"
-         "tps,"
+         "gen_tokens,sampling,background_load,repetition,warmup,status,ttft_s,prompt_tps,"
          "decode_tps,p50_ms,p90_ms,p99_ms,max_ms,max_rss_bytes,cgroup_peak_bytes,major_faults,"
          "read_bytes,io_some_us,stall_s,wall_s";
 }
@@ -225,7 +224,6 @@ std::string runs_csv_row(const json& r) {
       &run.at("gen_tokens"),
       &at_path(run, {"sampling", "name"}),
       &run.at("background_load"),
-      &at_path(run, {"read_ahead"}),
       &run.at("repetition"),
       &run.at("warmup"),
       &r.at("status"),

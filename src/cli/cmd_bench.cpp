@@ -44,7 +44,6 @@ struct BenchFlags {
   std::string config_path;
   std::string flashslim_binary;
   std::string name;
-  std::string stream_read_ahead;  // empty: the runs' default
   std::vector<std::string> modes, budgets, sampling;
   std::vector<int> ctx, background_load, cpus;
   int warmup = -1, read_ahead_kb = -1;
@@ -114,7 +113,6 @@ json matrix_document(const BenchFlags& f) {
   if (f.repetitions >= 0) doc["repetitions"] = f.repetitions;
   if (f.warmup >= 0) doc["warmup"] = f.warmup;
   if (f.read_ahead_kb >= 0) doc["read_ahead_kb"] = f.read_ahead_kb;
-  if (!f.stream_read_ahead.empty()) doc["read_ahead"] = f.stream_read_ahead;
   if (f.timeout_s >= 0) doc["timeout_s"] = f.timeout_s;
   if (f.mlock) doc["mlock"] = true;
   if (f.warm_cache) doc["cold_cache"] = false;
@@ -239,12 +237,8 @@ void register_bench_command(CLI::App& app) {
       cmd->add_flag("--mlock", f->mlock, "Lock resident weights (flashslim run --mlock)"));
   needs_out_dir(
       cmd->add_flag("--warm-cache", f->warm_cache, "Do not drop the page cache before each run"));
-  needs_out_dir(cmd->add_option("--read-ahead-kb", f->read_ahead_kb,
-                                "Block-device read-ahead (queue/read_ahead_kb) during runs, KiB"));
-  needs_out_dir(cmd->add_option(
-      "--stream-read-ahead", f->stream_read_ahead,
-      "Streamed weights read ahead of compute in sync/stream runs (flashslim run --read-ahead, "
-      "K/M/G suffix; config key read_ahead); not the block device's read-ahead"));
+  needs_out_dir(
+      cmd->add_option("--read-ahead-kb", f->read_ahead_kb, "Block-device read-ahead during runs"));
   needs_out_dir(cmd->add_option("--timeout", f->timeout_s, "Seconds before a run is killed"));
   needs_out_dir(cmd->add_flag("--profile-ops", f->profile_ops,
                               "Per-op timings per token (flashslim run --op-profile)"));

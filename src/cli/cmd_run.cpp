@@ -166,10 +166,6 @@ void run(const RunFlags& f) {
   summary.weights = weights.access->stats();
   summary.peak_rss_bytes = peak_rss_bytes();
   summary.memory = weights.memory;
-  if (weights.plan) {
-    summary.n_slots = weights.plan->n_slots;
-    if (!weight_options.planned) summary.read_ahead_bytes = weight_options.read_ahead_bytes;
-  }
   std::fprintf(stderr,
                "\nflashslim: %s, %s, mode %s, %d threads, ctx %d, kv %s\n"
                "kernels:  %s\n"

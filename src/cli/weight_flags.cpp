@@ -19,19 +19,11 @@ void add_weight_flags(CLI::App& cmd, WeightFlags& flags) {
   auto* lock = cmd.add_flag("--mlock", flags.mlock,
                             "Lock resident weights in memory (default in sync/stream mode)");
   cmd.add_flag("--no-mlock", flags.no_mlock, "Do not lock resident weights")->excludes(lock);
-  auto* plan =
-      cmd.add_option("--plan", flags.plan,
-                     "Execute plan.json from `flashslim plan` (residency, chunks, slots, reads) in "
-                     "stream or sync mode; refused if made for another model, budget, -c, -b or "
-                     "--kv-type")
-          ->excludes(policy);
-  // A plan brings its own slots; refused beside one rather than silently ignored.
-  cmd.add_option("--read-ahead", flags.read_ahead,
-                 "Bytes of streamed weights read ahead of compute in sync/stream mode, K/M/G "
-                 "suffix (default 16M; more smooths per-token latency, at the cost of resident "
-                 "weights; 0 = the least; at most 16 slots in all, held ones included; where the "
-                 "budget cannot afford it, the least)")
-      ->excludes(plan);
+  cmd.add_option("--plan", flags.plan,
+                 "Execute plan.json from `flashslim plan` (residency, chunks, slots, reads) in "
+                 "stream or sync mode; refused if made for another model, budget, -c, -b or "
+                 "--kv-type")
+      ->excludes(policy);
 }
 
 WeightOptions to_weight_options(const WeightFlags& flags) {
@@ -42,13 +34,6 @@ WeightOptions to_weight_options(const WeightFlags& flags) {
       o.budget = parse_size_spec(flags.budget);
     } catch (const Error& e) {
       fail("--budget {}", e.what());
-    }
-  }
-  if (!flags.read_ahead.empty()) {
-    try {
-      o.read_ahead_bytes = parse_size(flags.read_ahead, std::nullopt);
-    } catch (const Error& e) {
-      fail("--read-ahead {}", e.what());
     }
   }
   o.policy = parse_residency_policy(flags.policy);

@@ -1,6 +1,6 @@
 #pragma once
 // The weight options every command that evaluates a model takes: --mode,
-// --budget, --policy, --mlock / --no-mlock, --plan, --read-ahead. Register them on a
+// --budget, --policy, --mlock / --no-mlock, --plan. Register them on a
 // subcommand, then turn the parsed flags into WeightOptions.
 #include <CLI/CLI.hpp>
 #include <string>
@@ -17,8 +17,7 @@ struct WeightFlags {
   std::string policy = "balanced";
   bool mlock = false;
   bool no_mlock = false;
-  std::string plan;        // plan.json from `flashslim plan`; empty: the runtime plans
-  std::string read_ahead;  // bytes with K/M/G suffix; empty: kPrefetchBytes
+  std::string plan;  // plan.json from `flashslim plan`; empty: the runtime plans
 };
 
 void add_weight_flags(CLI::App& cmd, WeightFlags& flags);

@@ -68,7 +68,7 @@ std::vector<TensorRows> split_rows(const TensorRows& part, uint64_t slot_bytes) 
 // the largest step plus room to read ahead; with whole-step slots that was
 // 3 x the largest step (one in use, two filling), with half-matrix slots the
 // FFN-in step (gate + up) holds 4 slots and at least two more read ahead
-// (1.5 x; more where the budget allows the read-ahead asked).
+// (1.5 x; more where the budget allows kPrefetchBytes ahead).
 // Halves also keep a matrix in at most 3 pieces (resident rows + 2).
 uint64_t slot_bytes_for(const Model& model, const std::vector<std::vector<TensorRows>>& parts) {
   const auto& steps = model.schedule().steps;
@@ -135,9 +135,7 @@ Candidate build(const Model& model, const std::vector<planner::Matrix>& matrices
   if (!plan.chunks.empty()) {
     plan.slot_bytes = slot_bytes;
     const int32_t most_held = *std::max_element(held.begin(), held.end());
-    // Rounded up, and capped before the cast: a read-ahead of any size asks at most kMaxSlots.
-    const auto for_bytes = static_cast<int32_t>(std::min<uint64_t>(
-        read_ahead_bytes / slot_bytes + (read_ahead_bytes % slot_bytes != 0), kMaxSlots));
+    const auto for_bytes = static_cast<int32_t>((read_ahead_bytes + slot_bytes - 1) / slot_bytes);
     plan.n_slots = most_held + std::max(kPrefetchSlots, std::min(for_bytes, kMaxSlots - most_held));
   }
   c.memory = plan_memory_bytes(plan);
@@ -171,13 +169,13 @@ uint64_t min_streaming_bytes(const Model& model, ResidencyPolicy policy) {
   return build(model, matrices, policy, planner::FlexibleOrder::AttentionFirst, 0, 0).memory;
 }
 
-StreamPlan plan_streaming(const Model& model, uint64_t weight_bytes, ResidencyPolicy policy,
-                          uint64_t read_ahead_bytes) {
+StreamPlan plan_streaming(const Model& model, uint64_t weight_bytes, ResidencyPolicy policy) {
   const auto matrices = planner::schedule_matrices(model);
   const planner::FlexibleOrder order = flexible_order(matrices, weight_bytes);
   uint64_t matrix_bytes = 0;
   for (const auto& m : matrices) matrix_bytes += m.info->nbytes;
-  // Read ahead `read_ahead_bytes` where the budget allows it, else the least.
+  // Read ahead kPrefetchBytes where the budget allows it, else the least.
+  uint64_t read_ahead_bytes = kPrefetchBytes;
   Candidate best = build(model, matrices, policy, order, 0, read_ahead_bytes);
   if (best.memory > weight_bytes) {
     read_ahead_bytes = 0;

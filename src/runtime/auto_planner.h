@@ -13,12 +13,10 @@
 // - Chunks: each streamed part cut into the fewest row pieces that fit a
 //   slot, pieces of consecutive steps packed into one chunk while they fit.
 // - Slots: the most chunks one step holds plus read-ahead slots, at least
-//   kPrefetchSlots and, where the budget allows, together at least the
-//   read-ahead asked (default kPrefetchBytes: two half-matrix slots left
-//   ~5 MiB in flight while a step computed, and the disk's rate fell ~20%);
-//   more if the budget leaves room; never more than kMaxSlots slots in all,
-//   so a read-ahead above (kMaxSlots - held) slots gets that many;
-//   window = n_slots - 1.
+//   kPrefetchSlots and, where the budget allows, together at least
+//   kPrefetchBytes (two half-matrix slots left ~5 MiB in flight while a step
+//   computed, and the disk's rate fell ~20%); more if the budget leaves room
+//   (up to kMaxSlots); window = n_slots - 1.
 // The largest residency whose memory (plan_memory_bytes) fits is chosen.
 #include <cstdint>
 
@@ -32,12 +30,8 @@ inline constexpr uint64_t kPrefetchBytes = 16ull << 20;
 inline constexpr int32_t kMaxSlots = 16;
 inline constexpr uint64_t kMinSlotBytes = 1ull << 20;
 
-// `read_ahead_bytes`: what the slots beyond the held ones should hold where the budget
-// allows it (a larger read-ahead keeps fewer weights resident); else the least
-// (kPrefetchSlots). Error "... needs at least N bytes for weights" when `weight_bytes`
-// is too small.
-StreamPlan plan_streaming(const Model& model, uint64_t weight_bytes, ResidencyPolicy policy,
-                          uint64_t read_ahead_bytes = kPrefetchBytes);
+// Error "... needs at least N bytes for weights" when `weight_bytes` is too small.
+StreamPlan plan_streaming(const Model& model, uint64_t weight_bytes, ResidencyPolicy policy);
 
 // The least weight memory any plan_streaming plan needs (nothing resident but vectors).
 uint64_t min_streaming_bytes(const Model& model, ResidencyPolicy policy);

@@ -56,11 +56,6 @@ struct RunSummary {
   WeightStats weights;
   uint64_t peak_rss_bytes = 0;
   MemoryBreakdown memory;
-  // Sync and stream mode: the plan's slots (slot_bytes in `weights` is all of them), and
-  // the read-ahead the automatic planner was asked for (none with a plan from `flashslim
-  // plan`, which brings its own slots).
-  std::optional<int32_t> n_slots;
-  std::optional<uint64_t> read_ahead_bytes;
 
   double decode_tps() const;
   double bytes_per_token() const;

@@ -59,12 +59,11 @@ void refuse_plan_above(uint64_t budget, const MemoryBreakdown& need, uint64_t pl
 }  // namespace
 
 StreamPlan plan_streaming_within_budget(const Model& model, uint64_t budget,
-                                        const MemoryBreakdown& fixed, ResidencyPolicy policy,
-                                        uint64_t read_ahead_bytes) {
+                                        const MemoryBreakdown& fixed, ResidencyPolicy policy) {
   MemoryBreakdown need = fixed;
   need.weights = min_streaming_bytes(model, policy);
   refuse_below(budget, need.total(), need, "streamed weights (sync or stream mode)");
-  return plan_streaming(model, budget - fixed.fixed(), policy, read_ahead_bytes);
+  return plan_streaming(model, budget - fixed.fixed(), policy);
 }
 
 OpenedWeights open_weights(const Model& model, const WeightOptions& options,
@@ -111,9 +110,8 @@ OpenedWeights open_weights(const Model& model, const WeightOptions& options,
         w.memory.weights = plan_memory_bytes(plan);
         if (budget) refuse_plan_above(*budget, w.memory, options.planned->process_bytes);
       } else {
-        plan = budget ? plan_streaming_within_budget(model, *budget, fixed, options.policy,
-                                                     options.read_ahead_bytes)
-                      : plan_streaming(model, UINT64_MAX, options.policy, options.read_ahead_bytes);
+        plan = budget ? plan_streaming_within_budget(model, *budget, fixed, options.policy)
+                      : plan_streaming(model, UINT64_MAX, options.policy);
         plan.budget_bytes = budget.value_or(0);
         w.memory.weights = plan_memory_bytes(plan);
       }

@@ -10,7 +10,6 @@
 
 #include "core/size.h"
 #include "model/model.h"
-#include "runtime/auto_planner.h"
 #include "runtime/memory_budget.h"
 #include "runtime/stream_plan.h"
 #include "runtime/weight_stats.h"
@@ -45,9 +44,6 @@ struct WeightOptions {
   std::optional<SizeSpec> budget;  // none: no limit
   ResidencyPolicy policy = ResidencyPolicy::Balanced;
   std::optional<bool> mlock;  // default: lock resident rows in sync/stream, not in resident
-  // Streamed bytes the automatic plan reads ahead of compute in sync/stream mode where the
-  // budget allows (plan_streaming; at most kMaxSlots slots in all); not used with `planned`.
-  uint64_t read_ahead_bytes = kPrefetchBytes;
   // Executed instead of the automatic planner's plan (mode auto means stream;
   // the policy is the plan's).
   std::optional<PlannedStream> planned;
@@ -68,10 +64,8 @@ struct OpenedWeights {
 // what the budget leaves. Below the least a plan needs: Error "--budget N bytes (..):
 // below the minimum of M bytes (..) for streamed weights (sync or stream mode): process
 // .. + forward .. + scratch .. + weights ..".
-// `read_ahead_bytes` as plan_streaming's.
 StreamPlan plan_streaming_within_budget(const Model& model, uint64_t budget,
-                                        const MemoryBreakdown& fixed, ResidencyPolicy policy,
-                                        uint64_t read_ahead_bytes = kPrefetchBytes);
+                                        const MemoryBreakdown& fixed, ResidencyPolicy policy);
 
 // Resolves the mode (auto), checks the budget against `fixed` (everything but
 // the weights; see fixed_memory) plus what the mode's weights need, and opens
