@@ -17,6 +17,7 @@
 #include "planner/explain.h"
 #include "planner/partitioner.h"
 #include "planner/plan.h"
+#include "planner/read_bandwidth.h"
 #include "planner/residency.h"
 #include "planner/simulator.h"
 #include "runtime/auto_planner.h"
@@ -574,6 +575,40 @@ TEST(PlannerJson, PlansForAnotherModelOrBudgetAreRefused) {
     EXPECT_NE(std::string(e.what()).find(std::to_string(budget)), std::string::npos) << e.what();
   }
   EXPECT_THROW(make_plan(other, p, request(budget)), Error);  // profile of another model
+}
+
+TEST(PlannerReadWindows, SequentialReadsWrapAndListedReadsAreReadEachWindow) {
+  const Model model(kOtherModel);
+  const auto file = storage::open_storage(kOtherModel, storage::StorageKind::UringDirect);
+  // Sequential: 5 windows of 3 reads of 1 MiB over ~11 MB of data wrap around once.
+  ReadWindows shape = data_section_reads(*file, model.file().data_offset);
+  shape.read_bytes = 1 << 20;
+  shape.depth = 4;
+  shape.reads_per_window = 3;
+  shape.windows = 5;
+  uint64_t start = shape.begin;
+  const std::vector<uint64_t> ns = time_read_windows(*file, shape, start);
+  ASSERT_EQ(ns.size(), 5u);
+  for (uint64_t t : ns) EXPECT_GT(t, 0u);
+  const uint64_t reads_per_pass = (shape.end - shape.begin) / shape.read_bytes;
+  ASSERT_LT(reads_per_pass, 15u);
+  EXPECT_EQ(start, shape.begin + (15 % reads_per_pass) * shape.read_bytes);
+
+  // Listed: every window reads its list once, gaps and mixed sizes as a plan's chunks.
+  const uint64_t base = shape.begin;
+  const std::vector<FileRead> list = {
+      {base, 1 << 20}, {base + (1 << 20), 192 << 10}, {base + (3 << 20), 4096}};
+  const std::vector<TimedWindow> windows = time_listed_windows(*file, list, 2, 6);
+  ASSERT_EQ(windows.size(), 6u);
+  for (const TimedWindow& w : windows) {
+    EXPECT_GT(w.ns, 0u);
+    EXPECT_EQ(w.reads, 3u);
+    EXPECT_EQ(w.bytes, (1u << 20) + (192u << 10) + 4096u);
+  }
+  EXPECT_THROW(time_listed_windows(*file, {}, 2, 6), Error);
+  EXPECT_THROW(time_listed_windows(*file, list, 0, 6), Error);
+  const std::vector<FileRead> empty_read = {{base, 0}};
+  EXPECT_THROW(time_listed_windows(*file, empty_read, 2, 6), Error);
 }
 
 }  // namespace

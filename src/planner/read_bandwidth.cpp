@@ -32,6 +32,55 @@ void describe_device(const std::string& path, StorageProfile& out) {
   }
 }
 
+// The loop of time_read_windows and time_listed_windows: `windows` windows of
+// `reads_per_window` reads, `next_read` giving them in the order they are
+// issued, each at most `part_bytes` long (the ring's parts).
+std::vector<TimedWindow> time_windows(const storage::Storage& file, uint32_t depth,
+                                      uint64_t part_bytes, uint64_t reads_per_window,
+                                      uint64_t windows, const std::function<FileRead()>& next_read,
+                                      const std::function<void()>& at_window_start) {
+  auto queue = file.make_queue(depth);
+  const uint64_t n_parts = std::max<uint64_t>(depth, kReadRingBytes / part_bytes);
+  storage::AlignedBuffer memory = storage::AlignedBuffer::huge_paged(part_bytes * n_parts);
+  std::deque<uint32_t> free_parts;
+  for (uint32_t i = 0; i < n_parts; ++i) free_parts.push_back(i);
+  std::vector<uint64_t> part_read_bytes(n_parts, 0);  // of the read in flight into each part
+
+  const uint64_t total_reads = reads_per_window * windows;
+  std::vector<TimedWindow> out(windows);
+  std::vector<uint64_t> reads_left(windows, reads_per_window);
+  uint64_t issued = 0, closed = 0;
+  uint64_t window_start = storage::now_ns();
+  if (at_window_start) at_window_start();
+  while (closed < windows) {
+    while (issued < total_reads && queue->in_flight() < depth) {
+      const FileRead read = next_read();
+      const uint32_t part = free_parts.front();
+      free_parts.pop_front();
+      part_read_bytes[part] = read.bytes;
+      // The tag: the read's window in the high half, its part in the low half.
+      queue->submit({read.offset, memory.span().subspan(part * part_bytes, read.bytes),
+                     ((issued / reads_per_window) << 32) | part});
+      ++issued;
+    }
+    const storage::ReadCompletion c = queue->wait_one();
+    if (!c.ok()) fail("timed reads of {}: {}", file.path(), c.error);
+    const uint32_t part = static_cast<uint32_t>(c.tag & 0xffffffffu);
+    TimedWindow& window = out[c.tag >> 32];
+    ++window.reads;
+    window.bytes += part_read_bytes[part];
+    --reads_left[c.tag >> 32];
+    free_parts.push_back(part);
+    while (closed < windows && reads_left[closed] == 0) {
+      const uint64_t now = storage::now_ns();
+      out[closed++].ns = now - window_start;
+      window_start = now;
+      if (at_window_start && closed < windows) at_window_start();
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<uint64_t> time_read_windows(const storage::Storage& file, const ReadWindows& shape,
@@ -46,42 +95,44 @@ std::vector<uint64_t> time_read_windows(const storage::Storage& file, const Read
   if (shape.end - shape.begin < shape.read_bytes)
     fail("timed reads: range [{}, {}) of {} is shorter than one read of {} bytes", shape.begin,
          shape.end, file.path(), shape.read_bytes);
-  auto queue = file.make_queue(shape.depth);
-  const uint64_t n_parts = std::max<uint64_t>(shape.depth, kReadRingBytes / shape.read_bytes);
-  storage::AlignedBuffer memory = storage::AlignedBuffer::huge_paged(shape.read_bytes * n_parts);
-  std::vector<std::span<uint8_t>> buffers;
-  for (uint64_t i = 0; i < n_parts; ++i)
-    buffers.push_back(memory.span().subspan(i * shape.read_bytes, shape.read_bytes));
-  std::deque<uint32_t> free_buffers;
-  for (uint32_t i = 0; i < n_parts; ++i) free_buffers.push_back(i);
-
-  const uint64_t total_reads = shape.reads_per_window * shape.windows;
-  uint64_t offset = start, issued = 0, done = 0;
-  std::vector<uint64_t> window_ns;
-  window_ns.reserve(shape.windows);
-  uint64_t window_start = storage::now_ns();
-  if (at_window_start) at_window_start();
-  while (done < total_reads) {
-    while (issued < total_reads && queue->in_flight() < shape.depth) {
-      if (offset + shape.read_bytes > shape.end) offset = shape.begin;
-      const uint32_t b = free_buffers.front();
-      free_buffers.pop_front();
-      queue->submit({offset, buffers[b], b});
-      offset += shape.read_bytes;
-      ++issued;
-    }
-    const storage::ReadCompletion c = queue->wait_one();
-    if (!c.ok()) fail("timed reads of {}: {}", file.path(), c.error);
-    free_buffers.push_back(static_cast<uint32_t>(c.tag));
-    if (++done % shape.reads_per_window == 0) {
-      const uint64_t now = storage::now_ns();
-      window_ns.push_back(now - window_start);
-      window_start = now;
-      if (at_window_start && done < total_reads) at_window_start();
-    }
-  }
+  uint64_t offset = start;
+  const auto next_read = [&] {
+    if (offset + shape.read_bytes > shape.end) offset = shape.begin;
+    const FileRead read{offset, shape.read_bytes};
+    offset += shape.read_bytes;
+    return read;
+  };
+  const std::vector<TimedWindow> windows =
+      time_windows(file, shape.depth, shape.read_bytes, shape.reads_per_window, shape.windows,
+                   next_read, at_window_start);
   start = offset;
+  std::vector<uint64_t> window_ns;
+  window_ns.reserve(windows.size());
+  for (const TimedWindow& w : windows) window_ns.push_back(w.ns);
   return window_ns;
+}
+
+std::vector<TimedWindow> time_listed_windows(const storage::Storage& file,
+                                             std::span<const FileRead> window_reads, uint32_t depth,
+                                             uint64_t windows,
+                                             const std::function<void()>& at_window_start) {
+  if (window_reads.empty() || depth == 0 || windows == 0)
+    fail("timed reads of {}: {} reads per window, depth {}, {} windows: each must be positive",
+         file.path(), window_reads.size(), depth, windows);
+  uint64_t longest = 0;
+  for (const FileRead& read : window_reads) {
+    if (read.bytes == 0)
+      fail("timed reads of {}: a read of 0 bytes at offset {}", file.path(), read.offset);
+    longest = std::max(longest, read.bytes);
+  }
+  size_t next = 0;
+  const auto next_read = [&] {
+    const FileRead read = window_reads[next];
+    next = (next + 1) % window_reads.size();
+    return read;
+  };
+  return time_windows(file, depth, longest, window_reads.size(), windows, next_read,
+                      at_window_start);
 }
 
 double time_read_rate(const storage::Storage& file, const ReadWindows& shape, uint64_t& start) {

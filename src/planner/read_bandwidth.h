@@ -1,9 +1,11 @@
 #pragma once
 // The storage's read bandwidth curve, measured on the model file itself with
 // the backend the streaming runtime uses (io_uring + O_DIRECT): sequential
-// reads of each size at each queue depth.
+// reads of each size at each queue depth; and the timed-read loop it uses,
+// which the bench's disk floor runs on a plan's own reads.
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -44,14 +46,38 @@ struct ReadWindows {
 // huge-paged ring of at least kReadRingBytes used in order, as the runtime's
 // slots are (SlotPool). Returns each window's time, ns: from the end of the
 // window before (the first: from the first submission) to the completion of
-// its last read; the reads keep flowing across windows, as they do across a
-// streamed run's tokens. `at_window_start`, if set, is called as each window's
-// time starts (the bench's disk floor starts memory traffic there); it runs in
-// the reading thread, so it must return at once. Throws Error on a failed read
-// or an empty shape.
+// the last of its own reads; the reads keep flowing across windows, as they do
+// across a streamed run's tokens. `at_window_start`, if set, is called as each
+// window's time starts (the bench's disk floor starts memory traffic there);
+// it runs in the reading thread, so it must return at once. Throws Error on a
+// failed read or an empty shape.
 std::vector<uint64_t> time_read_windows(const storage::Storage& file, const ReadWindows& shape,
                                         uint64_t& start,
                                         const std::function<void()>& at_window_start = {});
+
+// One read: `bytes` at file offset `offset`, both multiples of the storage's
+// alignment.
+struct FileRead {
+  uint64_t offset = 0;
+  uint64_t bytes = 0;
+};
+
+// One window of time_listed_windows.
+struct TimedWindow {
+  uint64_t ns = 0;     // as time_read_windows' window times
+  uint64_t reads = 0;  // of the window's reads completed, counted as they complete
+  uint64_t bytes = 0;  // their lengths
+};
+
+// time_read_windows with a given list of reads in place of a sequential range:
+// `window_reads` (one window's reads, in the order they are issued) read
+// `windows` times over, `depth` in flight, into the same kind of ring (parts
+// of the longest read). Throws Error on a failed read, an empty list, a read
+// of 0 bytes, or depth or windows 0.
+std::vector<TimedWindow> time_listed_windows(const storage::Storage& file,
+                                             std::span<const FileRead> window_reads, uint32_t depth,
+                                             uint64_t windows,
+                                             const std::function<void()>& at_window_start = {});
 
 // The mean rate of all of `shape`'s reads (time_read_windows), GB/s.
 double time_read_rate(const storage::Storage& file, const ReadWindows& shape, uint64_t& start);
