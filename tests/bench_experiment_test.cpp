@@ -253,6 +253,8 @@ TEST(BenchExperimentSummary, FloorsBesideTheTailCriterion) {
                          {"budget_bytes", 320 << 20},
                          {"read_bytes_per_token", 300 << 20},
                          {"window_bytes", 300 << 20},
+                         {"reads_per_window", 310},
+                         {"mean_read_bytes", (300 << 20) / 310.0},
                          {"windows", 128},
                          {"p50_ms", 120.0},
                          {"p99_ms", 150.0},
@@ -293,9 +295,10 @@ TEST(BenchExperimentSummary, FloorsBesideTheTailCriterion) {
   const std::string machine_line =
       "machine floor: a memory sweep of 640 MiB, 128 passes: p99/p50 1.200";
   const std::string disk_line =
-      "disk floor: m read cold, 1024 KiB reads x 8 in flight, windows of a token's streamed "
-      "bytes: 25% skipped (below the minimum); 50% 128 x 300 MiB: p50 120.0 ms, p99 150.0 ms, "
-      "max 180.0 ms, p99/p50 1.250, 2.60 GB/s median; beside 2 threads sweeping 640 MiB a "
+      "disk floor: m read cold, reads of at most 1024 KiB x 8 in flight, windows of a token's "
+      "streamed bytes: 25% skipped (below the minimum); 50% 128 x 300 MiB of the plan's reads "
+      "(310 a window, mean 991 KiB): p50 120.0 ms, p99 150.0 ms, max 180.0 ms, p99/p50 1.250, "
+      "2.60 GB/s median; beside 2 threads sweeping 640 MiB a "
       "window (120 sweeps, p50 90.0 ms): p50 130.0 ms, p99 169.0 ms, max 200.0 ms, p99/p50 "
       "1.300, 2.40 GB/s median";
   EXPECT_EQ(format_machine_floor(summary), machine_line);
@@ -316,6 +319,15 @@ TEST(BenchExperimentSummary, FloorsBesideTheTailCriterion) {
   const json skipped = summarize_experiment(results.dir(), "floor");
   EXPECT_EQ((*find_criterion(skipped, tail_name, "stream"))["detail"], plain_detail);
   EXPECT_NE(format_disk_floor(skipped).find("50% skipped (no io_uring)"), std::string::npos);
+  // A floor from before the plan's reads (sequential reads of read_bytes) names no count.
+  json sequential = measured;
+  sequential.erase("reads_per_window");
+  sequential.erase("mean_read_bytes");
+  disk["budgets"] = {sequential};
+  write_json_file(results.dir() / kDiskFloorFile, disk);
+  EXPECT_NE(format_disk_floor(summarize_experiment(results.dir(), "floor"))
+                .find("50% 128 x 300 MiB: p50 120.0 ms"),
+            std::string::npos);
 }
 
 TEST(BenchExperimentSummary, TailSplitByReads) {
@@ -585,7 +597,14 @@ TEST(BenchExperimentRunner, DiskFloorPerStreamBudgetBeforeTheRuns) {
     ++measured;
     EXPECT_EQ(per_token % 4096, 0u);
     EXPECT_LT(per_token, model.file().file_size);
-    EXPECT_EQ(b["window_bytes"], whole_reads(per_token, streaming_read_shape().read_bytes));
+    // A window is one token's reads under that plan.
+    const std::vector<AlignedRead> reads =
+        token_reads(planned_stream_plan(model, shape, b["budget_bytes"].get<uint64_t>(), baseline),
+                    streaming_read_shape().read_bytes);
+    EXPECT_EQ(b["window_bytes"], per_token);
+    EXPECT_EQ(b["reads_per_window"], reads.size());
+    EXPECT_DOUBLE_EQ(b["mean_read_bytes"].get<double>(),
+                     static_cast<double>(per_token) / static_cast<double>(reads.size()));
     EXPECT_EQ(b["windows"], 40);  // the generation's length (more than 32)
     EXPECT_LE(b["p50_ms"].get<double>(), b["p99_ms"].get<double>());
     EXPECT_LE(b["p99_ms"].get<double>(), b["max_ms"].get<double>());
@@ -594,6 +613,7 @@ TEST(BenchExperimentRunner, DiskFloorPerStreamBudgetBeforeTheRuns) {
     // Read again beside the run's threads sweeping the model's bytes once a window.
     const json& beside = b["beside_compute"];
     EXPECT_EQ(beside["window_bytes"], b["window_bytes"]);
+    EXPECT_EQ(beside["reads_per_window"], b["reads_per_window"]);
     EXPECT_EQ(beside["windows"], 40);
     EXPECT_LE(beside["p50_ms"].get<double>(), beside["p99_ms"].get<double>());
     EXPECT_GT(beside["gbps_median"].get<double>(), 0);

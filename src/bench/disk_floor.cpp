@@ -26,22 +26,31 @@ DiskReadShape streaming_read_shape() {
   return {runtime.max_read_bytes, runtime.queue_depth};
 }
 
-uint64_t planned_read_bytes_per_token(const Model& model, const RunSpec& run, uint64_t budget_bytes,
-                                      uint64_t baseline_bytes) {
+StreamPlan planned_stream_plan(const Model& model, const RunSpec& run, uint64_t budget_bytes,
+                               uint64_t baseline_bytes) {
   ForwardOptions forward;
   forward.n_ctx = run.ctx;
   // `run` evaluates the prompt in batches of at most its length.
   forward.n_batch = std::min(forward.n_batch, std::max(1, run.prompt_tokens));
   const MemoryBreakdown fixed = fixed_memory(model, forward, run.threads, 1, baseline_bytes);
-  const StreamPlan plan =
-      plan_streaming_within_budget(model, budget_bytes, fixed, ResidencyPolicy::Balanced);
+  return plan_streaming_within_budget(model, budget_bytes, fixed, ResidencyPolicy::Balanced);
+}
+
+uint64_t planned_read_bytes_per_token(const Model& model, const RunSpec& run, uint64_t budget_bytes,
+                                      uint64_t baseline_bytes) {
   uint64_t bytes = 0;
-  for (const Chunk& c : plan.chunks) bytes += chunk_read_bytes(c.parts);
+  for (const Chunk& c : planned_stream_plan(model, run, budget_bytes, baseline_bytes).chunks)
+    bytes += chunk_read_bytes(c.parts);
   return bytes;
 }
 
-uint64_t whole_reads(uint64_t window_bytes, uint64_t read_bytes) {
-  return std::max<uint64_t>(1, (window_bytes + read_bytes / 2) / read_bytes) * read_bytes;
+std::vector<AlignedRead> token_reads(const StreamPlan& plan, uint64_t max_read_bytes) {
+  std::vector<AlignedRead> reads;
+  for (const Chunk& c : plan.chunks) {
+    const ReadLayout layout = layout_reads(c.parts, kStreamReadAlignment, max_read_bytes);
+    reads.insert(reads.end(), layout.reads.begin(), layout.reads.end());
+  }
+  return reads;
 }
 
 namespace {
@@ -135,9 +144,10 @@ class SweepThreads {
   std::vector<std::thread> workers_;  // last: started once everything above is
 };
 
-std::vector<double> time_disk_windows(const std::string& path, uint64_t data_offset,
-                                      const DiskReadShape& shape, uint64_t window_bytes,
-                                      int windows, const std::function<void()>& at_window_start) {
+std::vector<planner::TimedWindow> time_disk_windows(const std::string& path,
+                                                    std::span<const AlignedRead> window_reads,
+                                                    uint32_t queue_depth, int windows,
+                                                    const std::function<void()>& at_window_start) {
   if (windows < 1) fail("disk floor: {} windows, need at least 1", windows);
   const auto file = storage::open_storage(path, storage::StorageKind::UringDirect);
   // The backend falls back (with a notice) where io_uring or O_DIRECT is missing; that
@@ -145,50 +155,55 @@ std::vector<double> time_disk_windows(const std::string& path, uint64_t data_off
   if (file->description() != "io_uring O_DIRECT")
     fail("disk floor: {} is read through {}, not io_uring O_DIRECT", path, file->description());
   storage::evict_file_from_page_cache(path);
-  planner::ReadWindows reads = planner::data_section_reads(*file, data_offset);
-  reads.read_bytes = shape.read_bytes;
-  reads.depth = shape.queue_depth;
-  reads.reads_per_window = whole_reads(window_bytes, shape.read_bytes) / shape.read_bytes;
-  reads.windows = static_cast<uint64_t>(windows);
-  uint64_t start = reads.begin;
-  const std::vector<uint64_t> ns = planner::time_read_windows(*file, reads, start, at_window_start);
-  std::vector<double> ms;
-  ms.reserve(ns.size());
-  for (uint64_t t : ns) ms.push_back(static_cast<double>(t) / 1e6);
-  return ms;
+  // O_DIRECT here aligns to kStreamReadAlignment as the layout does, so no read passes what
+  // the storage allows at the file's end (the runtime's read_span trims none).
+  std::vector<planner::FileRead> reads;
+  reads.reserve(window_reads.size());
+  for (const AlignedRead& r : window_reads) reads.push_back({r.file_offset, r.length});
+  return planner::time_listed_windows(*file, reads, queue_depth, static_cast<uint64_t>(windows),
+                                      at_window_start);
 }
 
 }  // namespace
 
-std::vector<double> measure_disk_windows(const std::string& path, uint64_t data_offset,
-                                         const DiskReadShape& shape, uint64_t window_bytes,
-                                         int windows) {
-  return time_disk_windows(path, data_offset, shape, window_bytes, windows, {});
+std::vector<planner::TimedWindow> measure_disk_windows(const std::string& path,
+                                                       std::span<const AlignedRead> window_reads,
+                                                       uint32_t queue_depth, int windows) {
+  return time_disk_windows(path, window_reads, queue_depth, windows, {});
 }
 
-SweptWindows measure_disk_windows_beside_sweeps(const std::string& path, uint64_t data_offset,
-                                                const DiskReadShape& shape, uint64_t window_bytes,
-                                                int windows, const MemorySweeps& sweeps) {
+SweptWindows measure_disk_windows_beside_sweeps(const std::string& path,
+                                                std::span<const AlignedRead> window_reads,
+                                                uint32_t queue_depth, int windows,
+                                                const MemorySweeps& sweeps) {
   SweepThreads threads(sweeps);
   SweptWindows out;
-  out.window_ms = time_disk_windows(path, data_offset, shape, window_bytes, windows,
-                                    [&threads] { threads.request(); });
+  out.windows = time_disk_windows(path, window_reads, queue_depth, windows,
+                                  [&threads] { threads.request(); });
   out.sweep_ms = threads.stop();
   return out;
 }
 
-DiskFloor disk_floor(uint64_t window_bytes, std::span<const double> window_ms) {
-  DiskFloor floor{window_bytes, static_cast<int>(window_ms.size()), time_spread(window_ms)};
-  std::vector<double> gbps;
-  gbps.reserve(window_ms.size());
-  for (double ms : window_ms)
-    if (ms > 0) gbps.push_back(static_cast<double>(window_bytes) / (ms * 1e6));
+DiskFloor disk_floor(std::span<const planner::TimedWindow> windows) {
+  if (windows.empty()) fail("disk floor: no windows");
+  std::vector<double> ms, gbps;
+  for (const planner::TimedWindow& w : windows) {
+    ms.push_back(static_cast<double>(w.ns) / 1e6);
+    if (w.ns > 0) gbps.push_back(static_cast<double>(w.bytes) / static_cast<double>(w.ns));
+  }
+  DiskFloor floor{windows.front().bytes, windows.front().reads, static_cast<int>(windows.size()),
+                  time_spread(ms)};
   floor.gbps_median = gbps.empty() ? 0 : median(gbps);
   return floor;
 }
 
 nlohmann::json to_json(const DiskFloor& floor) {
   return {{"window_bytes", floor.window_bytes},
+          {"reads_per_window", floor.reads_per_window},
+          {"mean_read_bytes", floor.reads_per_window == 0
+                                  ? 0.0
+                                  : static_cast<double>(floor.window_bytes) /
+                                        static_cast<double>(floor.reads_per_window)},
           {"windows", floor.windows},
           {"p50_ms", floor.ms.p50},
           {"p99_ms", floor.ms.p99},

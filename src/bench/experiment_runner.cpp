@@ -180,10 +180,11 @@ void write_machine_floor(const ExperimentConfig& config,
 
 // The disk's own jitter (disk_floor.h) before any run, in this process and not in a cgroup:
 // for each budget of the first model's stream and sync runs, the model file read cold with
-// the runtime's reads in windows of the bytes a token streams at that budget, one window
-// per floor sample; then read again so, with the run's threads sweeping the model's bytes
-// once a window beside the reads ("beside_compute"). A budget whose floor cannot be measured (below
-// a stream plan's minimum, no eviction, no io_uring) says why; the experiment goes on.
+// the reads a decode token issues under the plan at that budget, one window (one token's
+// reads) per floor sample; then read again so, with the run's threads sweeping the model's
+// bytes once a window beside the reads ("beside_compute"). A budget whose floor cannot be
+// measured (below a stream plan's minimum, no eviction, no io_uring) says why; the
+// experiment goes on.
 void write_disk_floor(const ExperimentConfig& config, const std::vector<RunSpec>& runs,
                       const std::map<std::string, PreparedModel>& models, const fs::path& results) {
   const std::string label = config.variants.front().models.front().label();
@@ -203,23 +204,23 @@ void write_disk_floor(const ExperimentConfig& config, const std::vector<RunSpec>
     if (!budget_bytes || !seen.insert(run.budget.text).second) continue;
     json entry = {{"budget", run.budget.text}, {"budget_bytes", *budget_bytes}};
     try {
-      const uint64_t per_token =
-          planned_read_bytes_per_token(model, run, *budget_bytes, baseline_bytes);
+      const std::vector<AlignedRead> reads = token_reads(
+          planned_stream_plan(model, run, *budget_bytes, baseline_bytes), shape.read_bytes);
+      uint64_t per_token = 0;
+      for (const AlignedRead& r : reads) per_token += r.length;
       entry["read_bytes_per_token"] = per_token;
       if (per_token == 0) fail("the plan at budget {} streams nothing", run.budget.text);
-      const uint64_t window_bytes = whole_reads(per_token, shape.read_bytes);
-      std::fprintf(stderr, "experiment: disk floor at %s: %d windows of %.0f MiB...\n",
-                   run.budget.text.c_str(), windows, window_bytes / 1048576.0);
+      std::fprintf(stderr, "experiment: disk floor at %s: %d windows of %zu reads, %.0f MiB...\n",
+                   run.budget.text.c_str(), windows, reads.size(), per_token / 1048576.0);
       entry.update(to_json(
-          disk_floor(window_bytes, measure_disk_windows(prepared.path, model.file().data_offset,
-                                                        shape, window_bytes, windows))));
+          disk_floor(measure_disk_windows(prepared.path, reads, shape.queue_depth, windows))));
       const MemorySweeps sweeps = {sweep_bytes, run.threads};
       std::fprintf(stderr,
                    "experiment: disk floor at %s beside %d threads sweeping %.0f MiB a window...\n",
                    run.budget.text.c_str(), sweeps.threads, sweeps.bytes / 1048576.0);
       const SweptWindows swept = measure_disk_windows_beside_sweeps(
-          prepared.path, model.file().data_offset, shape, window_bytes, windows, sweeps);
-      json beside = to_json(disk_floor(window_bytes, swept.window_ms));
+          prepared.path, reads, shape.queue_depth, windows, sweeps);
+      json beside = to_json(disk_floor(swept.windows));
       beside.update(to_json(sweeps, swept.sweep_ms));
       entry["beside_compute"] = beside;
     } catch (const Error& e) {

@@ -698,8 +698,8 @@ std::string format_disk_floor(const json& summary) {
   const json& floor = summary.value("disk_floor", json());
   if (floor.is_null()) return "";
   std::string text = fmt::format(
-      "disk floor: {} read cold, {:.0f} KiB reads x {} in flight, windows of a token's "
-      "streamed bytes:",
+      "disk floor: {} read cold, reads of at most {:.0f} KiB x {} in flight, windows of a "
+      "token's streamed bytes:",
       floor["model"].get<std::string>(), floor["read_bytes"].get<double>() / 1024,
       floor["queue_depth"].get<int>());
   if (floor.contains("skipped")) return text + " skipped: " + floor["skipped"].get<std::string>();
@@ -709,8 +709,14 @@ std::string format_disk_floor(const json& summary) {
       text += fmt::format(" skipped ({});", b["skipped"].get<std::string>());
       continue;
     }
-    text += fmt::format(" {} x {:.0f} MiB: {}", b["windows"].get<int>(),
-                        b["window_bytes"].get<double>() / 1048576.0, describe_windows(b));
+    text += fmt::format(" {} x {:.0f} MiB", b["windows"].get<int>(),
+                        b["window_bytes"].get<double>() / 1048576.0);
+    // Floors since the plan's own reads say how many (before: reads of read_bytes each).
+    if (b.contains("reads_per_window"))
+      text += fmt::format(" of the plan's reads ({} a window, mean {:.0f} KiB)",
+                          b["reads_per_window"].get<uint64_t>(),
+                          b["mean_read_bytes"].get<double>() / 1024);
+    text += ": " + describe_windows(b);
     if (b.contains("beside_compute")) {
       const json& beside = b["beside_compute"];
       text += fmt::format("; {} ({} sweeps, p50 {:.1f} ms): {}", describe_sweeps(beside),

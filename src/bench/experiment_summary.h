@@ -51,11 +51,13 @@
 //                     bytes, passes, p50_ms, p99_ms, p99_over_p50), null without
 //   disk_floor        the results directory's disk_floor.json (disk_floor.h): model,
 //                     read_bytes, queue_depth, budgets[] {budget, budget_bytes,
-//                     read_bytes_per_token, window_bytes, windows, p50_ms, p99_ms, max_ms,
-//                     p99_over_p50, gbps_median, beside_compute {the same window fields
-//                     for the reads beside the run's threads sweeping the model's bytes once
-//                     a window, sweep_bytes, sweep_threads, sweeps, sweep_p50_ms}; or
-//                     skipped: why}, skipped (no budget at all); null without
+//                     read_bytes_per_token, window_bytes, reads_per_window and
+//                     mean_read_bytes (absent in floors of sequential reads), windows,
+//                     p50_ms, p99_ms, max_ms, p99_over_p50, gbps_median, beside_compute
+//                     {the same window fields for the reads beside the run's threads
+//                     sweeping the model's bytes once a window, sweep_bytes, sweep_threads,
+//                     sweeps, sweep_p50_ms}; or skipped: why}, skipped (no budget at all);
+//                     null without
 // CVs are fractions; a statistic without enough data is null.
 #include <filesystem>
 #include <map>
@@ -91,9 +93,10 @@ std::string format_criteria(const nlohmann::json& summary);
 // "machine floor: a memory sweep of 637 MiB, 128 passes: p99/p50 1.190" (the summary's
 // machine_floor), or "" without one.
 std::string format_machine_floor(const nlohmann::json& summary);
-// "disk floor: M read cold, 1024 KiB reads x 8 in flight, windows of a token's streamed
-// bytes: 25% 128 x 436 MiB: p50 .. ms, p99 .. ms, max .. ms, p99/p50 1.250, 2.41 GB/s
-// median; beside 2 threads sweeping 607 MiB a window (128 sweeps, p50 .. ms): p50 .. ms,
+// "disk floor: M read cold, reads of at most 1024 KiB x 8 in flight, windows of a token's
+// streamed bytes: 25% 128 x 436 MiB of the plan's reads (440 a window, mean 1015 KiB):
+// p50 .. ms, p99 .. ms, max .. ms, p99/p50 1.250, 2.41 GB/s median; beside 2 threads
+// sweeping 607 MiB a window (128 sweeps, p50 .. ms): p50 .. ms,
 // ..., 2.20 GB/s median; 75% ..." (the summary's disk_floor; a budget without one says
 // why it was skipped), or "" without one.
 std::string format_disk_floor(const nlohmann::json& summary);

@@ -248,8 +248,8 @@ void register_bench_command(CLI::App& app) {
                               "Time a memory sweep of the model's size first: the machine's own "
                               "p99/p50 floor (config key machine_floor)"));
   needs_out_dir(cmd->add_flag("--disk-floor", f->disk_floor,
-                              "Time cold reads of the model in windows of a token's streamed "
-                              "bytes first, per stream/sync budget, alone and beside the run's "
+                              "Time cold reads of the model in windows of a token's planned "
+                              "reads first, per stream/sync budget, alone and beside the run's "
                               "threads sweeping the model's bytes once a window: the disk's own "
                               "p99/p50 floor (config key disk_floor)"));
   cmd->callback([f] {
