@@ -24,11 +24,13 @@ struct ReadBandwidthOptions {
 
 // The buffer timed reads land in: the runtime reads into its slot ring
 // (16-60 MiB in the balanced plans of the 1.1B and 7B models at 25-75%), in
-// turn. Reads into a buffer of read_bytes x depth (8 MiB at 1 MiB x 8) reused
-// by the read that just completed were half as fast: 1.1-1.3 GB/s at every
-// point up to 8 MiB where a 32 MiB ring read 1.8-2.5 in alternated TinyLlama
-// profiles, and runs of the runtime right after read 1.5-2.2. Why is not
-// known; the same buffer in 4 KiB pages read 1.1-1.2 as well.
+// turn, so timed reads use a ring of that order too. The destination's size
+// moves this VM's read rate, and not always the same way: in c11bbd8 reads
+// into one 8 MiB buffer (1 MiB x 8) were half as fast as into a 32 MiB ring
+// (1.1-1.3 against 1.8-2.5 GB/s); later (session 8) an 8 MiB ring of huge pages
+// read 5-9% faster than a 32 MiB one (2.41-2.82 against 2.24-2.39 GB/s, 7
+// alternated rounds, both rings backed by transparent huge pages). Why is
+// not known.
 inline constexpr uint64_t kReadRingBytes = 2 * kPrefetchBytes;
 
 // Sequential reads of the file range [begin, end), in windows of a fixed
