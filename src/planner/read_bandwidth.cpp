@@ -84,8 +84,7 @@ std::vector<TimedWindow> time_windows(const storage::Storage& file, uint32_t dep
 }  // namespace
 
 std::vector<uint64_t> time_read_windows(const storage::Storage& file, const ReadWindows& shape,
-                                        uint64_t& start,
-                                        const std::function<void()>& at_window_start) {
+                                        uint64_t& start) {
   if (shape.read_bytes == 0 || shape.depth == 0 || shape.reads_per_window == 0 ||
       shape.windows == 0)
     fail(
@@ -102,9 +101,8 @@ std::vector<uint64_t> time_read_windows(const storage::Storage& file, const Read
     offset += shape.read_bytes;
     return read;
   };
-  const std::vector<TimedWindow> windows =
-      time_windows(file, shape.depth, shape.read_bytes, shape.reads_per_window, shape.windows,
-                   next_read, at_window_start);
+  const std::vector<TimedWindow> windows = time_windows(
+      file, shape.depth, shape.read_bytes, shape.reads_per_window, shape.windows, next_read, {});
   start = offset;
   std::vector<uint64_t> window_ns;
   window_ns.reserve(windows.size());

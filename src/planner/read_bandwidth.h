@@ -49,13 +49,10 @@ struct ReadWindows {
 // slots are (SlotPool). Returns each window's time, ns: from the end of the
 // window before (the first: from the first submission) to the completion of
 // the last of its own reads; the reads keep flowing across windows, as they do
-// across a streamed run's tokens. `at_window_start`, if set, is called as each
-// window's time starts (the bench's disk floor starts memory traffic there);
-// it runs in the reading thread, so it must return at once. Throws Error on a
-// failed read or an empty shape.
+// across a streamed run's tokens. Throws Error on a failed read or an empty
+// shape.
 std::vector<uint64_t> time_read_windows(const storage::Storage& file, const ReadWindows& shape,
-                                        uint64_t& start,
-                                        const std::function<void()>& at_window_start = {});
+                                        uint64_t& start);
 
 // One read: `bytes` at file offset `offset`, both multiples of the storage's
 // alignment.
@@ -74,8 +71,10 @@ struct TimedWindow {
 // time_read_windows with a given list of reads in place of a sequential range:
 // `window_reads` (one window's reads, in the order they are issued) read
 // `windows` times over, `depth` in flight, into the same kind of ring (parts
-// of the longest read). Throws Error on a failed read, an empty list, a read
-// of 0 bytes, or depth or windows 0.
+// of the longest read). `at_window_start`, if set, is called as each window's
+// time starts (the bench's disk floor starts memory traffic there); it runs in
+// the reading thread, so it must return at once. Throws Error on a failed
+// read, an empty list, a read of 0 bytes, or depth or windows 0.
 std::vector<TimedWindow> time_listed_windows(const storage::Storage& file,
                                              std::span<const FileRead> window_reads, uint32_t depth,
                                              uint64_t windows,
